@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Issue 2's figures on a 100k-card collection with a realistic review history.
+
+    python bench/collection_bench.py [--n 100000] [--answers 1000] [--runs 9] [--json]
+                                     [--out DIR] [--keep]
+
+Build (not timed): the deck text of the peers' generator (``../shared/bench/peers/_common.py``,
+seed 20261123, the same notes Anki was measured on), one Basic note per row in deck "Bench"
+(preset: 100 new and 9999 reviews a day, as the Anki study benchmark). 70 % of the cards get a
+history simulated with flipdeck's own scheduler: a first answer 1–400 days ago, then an answer
+at each due time (ratings 10 % again, 5 % hard, 75 % good, 10 % easy, answered 0–6 h after
+the card came due) until the card is due after now or has 2–12 answers. That is ~500k review
+events for 100k cards. Derived state is then computed by the timed rebuild.
+
+Figures (times with ``time.perf_counter()`` around the measured step only):
+
+* ``rebuild_s`` — `reviews.rebuild`: every card re-folded from the log (one run; target ≤ 10 s;
+  Anki switching FSRS on for 70k cards / 492k revlog rows: 0.90–0.95 s, in Rust).
+* ``due_cold_ms`` — `flipdeck due --json` and `flipdeck due` as new processes, ``--runs`` each;
+  median and minimum (target median ≤ 200 ms; Anki: import 90–100 ms + open 60 ms + first
+  queue 26 ms ≈ 180 ms).
+* ``queue_build_ms`` — building the study queue for "Bench" in an open collection.
+* ``next_card_ms`` — `StudySession.next_card()` (queue pop + the card's row, note and deck),
+  p50/p99 over ``--answers`` cards (target p99 ≤ 1 ms; Anki 0.06 ms).
+* ``answer_ms`` — `StudySession.answer()` including the FSRS step, leech/sibling handling, the
+  change-log record and the durable commit (``synchronous=FULL``), median/p99 (target median
+  ≤ 0.5 ms; Anki 0.37–0.41 ms including its fetch).
+
+Prints one JSON object (``--json``) or a readable table, with Anki's figures from
+``../shared/reference/performance-anchors.md`` beside flipdeck's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT.parent / "shared" / "bench" / "peers"
+sys.path.insert(0, str(ROOT / "src"))
+
+from flipdeck.core.notetypes import BASIC  # noqa: E402
+from flipdeck.core.scheduling import REVIEW, CardState, Event  # noqa: E402
+from flipdeck.store import decks, notes, presets, reviews  # noqa: E402
+from flipdeck.store.collection import Collection  # noqa: E402
+
+DAY_MS = 86_400_000
+RATING_MIX = ((0.10, 1), (0.15, 2), (0.90, 3), (1.01, 4))
+ANKI = {
+    "rebuild_s": "0.90–0.95 s (switch FSRS on: 70k cards / 492k revlog rows, Rust)",
+    "due_cold_ms": "≈180 ms (import anki 90–100 + open 60 + first queue 26)",
+    "next_card_ms": "0.06 ms (queue built)",
+    "answer_ms": "0.37–0.41 ms (fetch + build answer + answer_card, committed)",
+}
+
+
+def log(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def deck_text(n: int) -> list[tuple[str, str, list[str]]]:
+    """The peers' deterministic deck (or a local stand-in if ../shared is absent)."""
+    if (PEERS / "_common.py").exists():
+        sys.path.insert(0, str(PEERS))
+        import _common  # type: ignore[import-not-found]
+
+        return _common.make_notes(n)
+    rng = random.Random(20261123)
+    return [(f"Question {i} {rng.random()}?", f"Answer {i}.", ["bench"]) for i in range(n)]
+
+
+def pick_rating(rng: random.Random) -> int:
+    x = rng.random()
+    return next(r for bound, r in RATING_MIX if x < bound)
+
+
+def build(path: Path, n: int, now: int, seed: int = 20261123) -> dict:
+    """Create the collection at ``path``; returns build statistics."""
+    started = time.perf_counter()
+    col = Collection.open(path, now=lambda: now)
+    with col.transaction():
+        deck = decks.create(col, "Bench")
+        base = presets.load(col, deck.preset_id)
+        bench = presets.save(
+            col, base.__class__(id=col.new_id(), name="Bench", new_per_day=100,
+                                reviews_per_day=9999)
+        )
+        decks.set_preset(col, deck, bench.id)
+    scheduler = presets.scheduler(col, bench.id)
+    front_id, back_id = (f.id for f in BASIC.fields)
+    template = BASIC.templates[0].id
+    rng = random.Random(seed)
+    note_rows, card_rows, review_rows = [], [], []
+    created0 = now - 400 * DAY_MS - 1000 * n
+    for i, (front, back, tags) in enumerate(deck_text(n)):
+        note_id = col.new_id()
+        fields = {front_id: notes_html(front), back_id: notes_html(back)}
+        note_rows.append((
+            note_id, BASIC.id, notes.new_guid(), json.dumps(fields, ensure_ascii=False),
+            notes.format_tags(tags), created0 + i * 1000,
+            notes.search_text(BASIC, fields),
+        ))
+        card_id = notes.card_id(note_id, template)
+        card_rows.append((card_id, note_id, template, deck.id, created0 + i * 1000))
+        if rng.random() < 0.70:
+            review_rows.extend(simulate(scheduler, card_id, rng, now))
+    log(f"build: {len(note_rows)} notes, {len(review_rows)} review events; inserting")
+    conn = col.conn
+    with col.transaction():
+        conn.executemany(
+            "INSERT INTO notes(id, notetype_id, guid, fields, tags, created, search, deleted,"
+            " clock) VALUES (?, ?, ?, ?, ?, ?, ?, 0, '{}')",
+            note_rows,
+        )
+        conn.executemany(
+            "INSERT INTO cards(id, note_id, template, deck_id, due, queue, state, deleted,"
+            " clock) VALUES (?, ?, ?, ?, ?, 0, 0, 0, '{}')",
+            card_rows,
+        )
+        conn.executemany(
+            "INSERT INTO reviews(id, card_id, rating, reviewed_at, duration_ms, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            review_rows,
+        )
+    col.close()
+    return {
+        "notes": len(note_rows),
+        "cards": len(card_rows),
+        "reviews": len(review_rows),
+        "build_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def notes_html(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def simulate(scheduler, card_id: str, rng: random.Random, now: int) -> list[tuple]:
+    """A plausible history: answers at each due time, stopping at now or 2–12 answers."""
+    wanted = rng.randint(2, 12)
+    at = now - rng.randint(1, 400) * DAY_MS - rng.randint(0, DAY_MS)
+    state = CardState()
+    rows = []
+    from flipdeck.core.ids import uuid7
+
+    while len(rows) < wanted and at < now:
+        rating = pick_rating(rng)
+        event_id = uuid7()
+        kind = {0: "learn", 1: "learn", 2: "review", 3: "relearn"}[state.state]
+        rows.append((event_id, card_id, rating, at, rng.randint(2000, 15000), kind))
+        state = scheduler.apply(card_id, state, Event(event_id, at, rating))
+        delay = rng.randint(0, 6 * 3_600_000) if state.state == REVIEW else rng.randint(0, 60_000)
+        at = state.due + delay
+    return rows
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def time_due(home: Path, runs: int, args: list[str]) -> dict:
+    env = {**os.environ, "FLIPDECK_HOME": str(home), "NO_COLOR": "1"}
+    cmd = [sys.executable, "-m", "flipdeck", "due", *args]
+    env["PYTHONPATH"] = str(ROOT / "src")
+    subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm the page cache
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True)
+        samples.append((time.perf_counter() - t0) * 1000)
+        if done.returncode != 0:
+            raise SystemExit(f"flipdeck due failed: {done.stderr.decode()}")
+    return {
+        "median": round(statistics.median(samples), 1),
+        "min": round(min(samples), 1),
+        "max": round(max(samples), 1),
+        "runs": runs,
+        "output_bytes": len(done.stdout),
+    }
+
+
+def time_study(path: Path, answers: int, seed: int) -> dict:
+    col = Collection.open(path)
+    from flipdeck.store.session import StudySession
+
+    t0 = time.perf_counter()
+    session = StudySession(col, decks.find(col, "Bench"))
+    build_ms = (time.perf_counter() - t0) * 1000
+    counts = session.counts()
+    rng = random.Random(seed)
+    next_ms, answer_ms = [], []
+    for _ in range(answers):
+        t0 = time.perf_counter()
+        card = session.next_card()
+        t1 = time.perf_counter()
+        if card is None:
+            break
+        session.answer(pick_rating(rng))
+        t2 = time.perf_counter()
+        next_ms.append((t1 - t0) * 1000)
+        answer_ms.append((t2 - t1) * 1000)
+    col.close()
+    return {
+        "queue_build_ms": round(build_ms, 2),
+        "queue_counts": {"new": counts.new, "learning": counts.learning, "review": counts.review},
+        "answered": len(answer_ms),
+        "next_card_ms": {
+            "p50": round(statistics.median(next_ms), 4),
+            "p99": round(percentile(next_ms, 99), 4),
+        },
+        "answer_ms": {
+            "median": round(statistics.median(answer_ms), 4),
+            "p99": round(percentile(answer_ms, 99), 4),
+        },
+    }
+
+
+def time_rebuild(path: Path) -> dict:
+    col = Collection.open(path)
+    t0 = time.perf_counter()
+    count = reviews.rebuild(col)
+    seconds = time.perf_counter() - t0
+    due_now = col.conn.execute(
+        "SELECT count(*) FROM cards WHERE queue = 2 AND due < ?",
+        (col.now() + DAY_MS,),
+    ).fetchone()[0]
+    col.close()
+    return {"rebuild_s": round(seconds, 2), "cards": count, "review_cards_due_within_a_day":
+            due_now}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--answers", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the built collection")
+    args = parser.parse_args()
+    work = args.out or Path(tempfile.mkdtemp(prefix="flipdeck-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    template = work / "template.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{template}{suffix}").unlink(missing_ok=True)
+    now = int(time.time() * 1000)
+    log(f"building a {args.n}-card collection in {work} …")
+    built = build(template, args.n, now)
+    log("rebuild …")
+    rebuilt = time_rebuild(template)
+    db = home / "collection.db"
+    shutil.copy(template, db)
+    log("flipdeck due, cold processes …")
+    due_json = time_due(home, args.runs, ["--json"])
+    due_table = time_due(home, args.runs, [])
+    log("study loop …")
+    studied = time_study(db, args.answers, 7)
+    result = {
+        "bench": "collection_bench",
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "build": built,
+        "rebuild": rebuilt,
+        "due_cold_ms": {"json": due_json, "table": due_table},
+        **studied,
+        "anki_anchors": ANKI,
+    }
+    if not args.keep and args.out is None:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

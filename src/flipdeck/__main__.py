@@ -1,0 +1,5 @@
+"""Provides ``python -m flipdeck``."""
+
+from flipdeck.cli.app import main
+
+main()

@@ -1,0 +1,138 @@
+"""Provides the `flipdeck` command: the root typer app and the error boundary.
+
+Sub-apps and commands live in one module per noun; this module only assembles them. `main()`
+is the one place where domain errors become messages on stderr and documented exit codes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from flipdeck import __version__
+from flipdeck.cli import add, card, deck, doctor, note, notetype, report, review, study
+from flipdeck.cli import help as help_cmd
+from flipdeck.cli import output
+from flipdeck.cli.common import collection
+from flipdeck.core.errors import FlipdeckError
+
+app = typer.Typer(
+    name="flipdeck",
+    help="Offline-first flashcards for the terminal, scheduled by FSRS.\n\n"
+    "Start with `flipdeck sample --study`, or `flipdeck deck create NAME` and `flipdeck add`.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"flipdeck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Offline-first flashcards for the terminal, scheduled by FSRS."""
+
+
+app.add_typer(deck.deck_app, name="deck")
+app.add_typer(note.note_app, name="note")
+app.add_typer(card.card_app, name="card")
+app.add_typer(notetype.notetype_app, name="notetype")
+app.add_typer(help_cmd.help_app, name="help")
+app.command("add")(add.add)
+app.command("study")(study.study)
+app.command("review")(review.review)
+app.command("due")(report.due)
+app.command("stats")(report.stats)
+app.command("doctor")(doctor.doctor)
+
+
+@app.command("sample")
+def sample(
+    study_now: Annotated[bool, typer.Option("--study", help="Start studying it at once.")]
+    = False,
+) -> None:
+    """Load the bundled sample deck (shell commands); running it again adds nothing."""
+    from flipdeck.formats.sample import load_sample
+
+    with collection() as col:
+        name, added, present = load_sample(col)
+    output.info(
+        f"Sample deck {name!r}: {added} note(s) added" + (f", {present} already there." if
+                                                         present else ".")
+    )
+    if study_now:
+        study.study(name)
+
+
+@app.command("settings")
+def settings(
+    key: Annotated[str | None, typer.Argument(help="rollover_hour or timezone.")] = None,
+    value: Annotated[str | None, typer.Argument(help="New value.")] = None,
+    as_json: output.JsonOption = False,
+) -> None:
+    """Show or change collection settings: the learning-day rollover hour (default 4) and the
+    time zone days are counted in. Changing either re-schedules every card."""
+    from flipdeck.store import config, reviews
+
+    with collection() as col:
+        if key is not None and value is not None:
+            with col.transaction():
+                config.set_value(col, key, value)
+                reviews.rebuild(col)
+        values = config.all_settings(col)
+    if key is not None and value is None:
+        values = {key: values.get(key)}
+    if as_json:
+        output.print_json(values)
+    else:
+        output.table(["Setting", "Value"], [[k, v] for k, v in values.items()])
+
+
+@app.command("paths")
+def paths(as_json: output.JsonOption = False) -> None:
+    """Where flipdeck keeps its files (FLIPDECK_HOME moves them all)."""
+    from flipdeck.store import paths as store_paths
+
+    data = {"home": str(store_paths.home()), "collection": str(store_paths.collection_path())}
+    if as_json:
+        output.print_json(data)
+    else:
+        output.table(["", ""], [[k, v] for k, v in data.items()])
+
+
+@app.command("completion")
+def completion(
+    shell: Annotated[str, typer.Argument(help="bash, zsh, fish or powershell.")],
+) -> None:
+    """Print the shell completion script (e.g. `flipdeck completion bash >> ~/.bashrc`)."""
+    from typer._completion_shared import get_completion_script
+    from typer.completion import completion_init
+
+    completion_init()
+    typer.echo(
+        get_completion_script(
+            prog_name="flipdeck", complete_var="_FLIPDECK_COMPLETE", shell=shell
+        )
+    )
+
+
+def main() -> None:
+    """Run the CLI; domain errors become a message and an exit code, never a traceback."""
+    try:
+        app()
+    except FlipdeckError as error:
+        output.fail(error, as_json=output.wants_json())
+    except KeyboardInterrupt:
+        output.info("Interrupted; nothing half-written was kept.")
+        raise SystemExit(output.EXIT_INTERRUPTED) from None
