@@ -93,8 +93,8 @@ def build(path: Path, n: int, now: int, seed: int = 20261123) -> dict:
         deck = decks.create(col, "Bench")
         base = presets.load(col, deck.preset_id)
         bench = presets.save(
-            col, base.__class__(id=col.new_id(), name="Bench", new_per_day=100,
-                                reviews_per_day=9999)
+            col,
+            base.__class__(id=col.new_id(), name="Bench", new_per_day=100, reviews_per_day=9999),
         )
         decks.set_preset(col, deck, bench.id)
     scheduler = presets.scheduler(col, bench.id)
@@ -106,11 +106,17 @@ def build(path: Path, n: int, now: int, seed: int = 20261123) -> dict:
     for i, (front, back, tags) in enumerate(deck_text(n)):
         note_id = col.new_id()
         fields = {front_id: notes_html(front), back_id: notes_html(back)}
-        note_rows.append((
-            note_id, BASIC.id, notes.new_guid(), json.dumps(fields, ensure_ascii=False),
-            notes.format_tags(tags), created0 + i * 1000,
-            notes.search_text(BASIC, fields),
-        ))
+        note_rows.append(
+            (
+                note_id,
+                BASIC.id,
+                notes.new_guid(),
+                json.dumps(fields, ensure_ascii=False),
+                notes.format_tags(tags),
+                created0 + i * 1000,
+                notes.search_text(BASIC, fields),
+            )
+        )
         card_id = notes.card_id(note_id, template)
         card_rows.append((card_id, note_id, template, deck.id, created0 + i * 1000))
         if rng.random() < 0.70:
@@ -149,27 +155,32 @@ def notes_html(text: str) -> str:
 
 
 def simulate(scheduler, card_id: str, rng: random.Random, now: int) -> list[tuple]:
-    """A plausible history: answers at each due time, stopping at now or 2–12 answers."""
-    wanted = rng.randint(2, 12)
-    at = now - rng.randint(1, 400) * DAY_MS - rng.randint(0, DAY_MS)
-    state = CardState()
-    rows = []
+    """A plausible history of 2–12 answers, each given 0–6 h after the card came due, ending
+    on a review card; the whole history is then shifted so that the last answer lies within
+    one interval (plus two days) before now, as for someone who keeps up with reviews."""
     from flipdeck.core.ids import uuid7
 
-    while len(rows) < wanted and at < now:
-        rating = pick_rating(rng)
+    wanted = rng.randint(2, 12)
+    at = 0
+    state = CardState()
+    history = []
+    while len(history) < wanted or state.state != REVIEW:
+        rating = pick_rating(rng) if len(history) < wanted else 3
         event_id = uuid7()
         kind = {0: "learn", 1: "learn", 2: "review", 3: "relearn"}[state.state]
-        rows.append((event_id, card_id, rating, at, rng.randint(2000, 15000), kind))
+        history.append((event_id, rating, at, rng.randint(2000, 15000), kind))
         state = scheduler.apply(card_id, state, Event(event_id, at, rating))
         delay = rng.randint(0, 6 * 3_600_000) if state.state == REVIEW else rng.randint(0, 60_000)
         at = state.due + delay
-    return rows
+    last = history[-1][2]
+    # due dates land between two days ago and one interval ahead (Anki's bench: overdue 2 d)
+    shift = now - last - rng.randint(1, state.interval + 2) * DAY_MS - rng.randint(1, DAY_MS)
+    return [(e, card_id, r, t + shift, d, k) for e, r, t, d, k in history]
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def time_due(home: Path, runs: int, args: list[str]) -> dict:
@@ -239,8 +250,11 @@ def time_rebuild(path: Path) -> dict:
         (col.now() + DAY_MS,),
     ).fetchone()[0]
     col.close()
-    return {"rebuild_s": round(seconds, 2), "cards": count, "review_cards_due_within_a_day":
-            due_now}
+    return {
+        "rebuild_s": round(seconds, 2),
+        "cards": count,
+        "review_cards_due_within_a_day": due_now,
+    }
 
 
 def main() -> None:

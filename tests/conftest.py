@@ -6,11 +6,18 @@ from __future__ import annotations
 import pytest
 
 INTERFERING = (
-    "FLIPDECK_EDITOR", "VISUAL", "EDITOR", "NO_COLOR", "FORCE_COLOR", "FLIPDECK_NO_COLOR",
-    "TZ", "COLUMNS", "LINES",
+    "FLIPDECK_EDITOR",
+    "VISUAL",
+    "EDITOR",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "FLIPDECK_NO_COLOR",
+    "TZ",
+    "COLUMNS",
+    "LINES",
 )
 
-# 2026-12-01 12:00:00 UTC: tests start from a fixed instant, never from the wall clock.
+# 2025-12-01 12:00:00 UTC: tests start from a fixed instant, never from the wall clock.
 NOON = 1_764_590_400_000
 
 
@@ -53,7 +60,7 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    """A clock starting at 2026-12-01 12:00 UTC."""
+    """A clock starting at 2025-12-01 12:00 UTC."""
     return FakeClock()
 
 

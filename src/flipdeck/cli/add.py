@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from flipdeck.cli import output
-from flipdeck.cli.common import collection
+from flipdeck.cli.common import collection, open_source
 from flipdeck.cli.output import JsonOption
 from flipdeck.core.errors import InvalidInput
 
 
 def add(
-    fields: Annotated[list[str] | None, typer.Argument(help="Field values, in field order.")]
-    = None,
+    fields: Annotated[
+        list[str] | None, typer.Argument(help="Field values, in field order.")
+    ] = None,
     deck: Annotated[str, typer.Option("--deck", "-d", help="Deck to add to.")] = "Default",
     notetype: Annotated[str, typer.Option("--type", "-t", help="Note type.")] = "Basic",
     tags: Annotated[str, typer.Option("--tags", help="Space-separated tags.")] = "",
     source: Annotated[
         str | None,
-        typer.Option("--from", help="Read notes from a file ('-' for stdin): one per line, "
-                     "fields separated by tabs."),
+        typer.Option(
+            "--from",
+            help="Read notes from a file ('-' for stdin): one per line, fields separated by tabs.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -38,16 +40,21 @@ def add(
     if source is not None and fields:
         raise InvalidInput("give either field values or --from, not both")
     if source is not None:
-        stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
-        with stream:
-            rows = [line.rstrip("\r\n").split("\t") for line in stream if line.strip()]
+        # (line number, fields): blank lines are skipped but still counted, so an error names
+        # the line the user sees in their file
+        with open_source(source) as stream:
+            rows = [
+                (number, line.rstrip("\r\n").split("\t"))
+                for number, line in enumerate(stream, start=1)
+                if line.strip()
+            ]
     else:
-        rows = [list(fields or [])]
+        rows = [(1, list(fields or []))]
     added = []
     with collection() as col, col.transaction():
         nt = notetypes.find(col, notetype)
         target = decks.find(col, deck)
-        for number, row in enumerate(rows, start=1):
+        for number, row in rows:
             try:
                 note, card_ids = notes.add(col, nt, target.id, row, tags.split())
             except InvalidInput as error:

@@ -6,16 +6,18 @@ is the one place where domain errors become messages on stderr and documented ex
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from flipdeck import __version__
-from flipdeck.cli import add, card, deck, doctor, note, notetype, report, review, study
+from flipdeck.cli import add, card, deck, doctor, note, notetype, output, report, review, study
 from flipdeck.cli import help as help_cmd
-from flipdeck.cli import output
 from flipdeck.cli.common import collection
 from flipdeck.core.errors import FlipdeckError
+
+COMPLETE_VAR = "_FLIPDECK_COMPLETE"
 
 app = typer.Typer(
     name="flipdeck",
@@ -59,8 +61,7 @@ app.command("doctor")(doctor.doctor)
 
 @app.command("sample")
 def sample(
-    study_now: Annotated[bool, typer.Option("--study", help="Start studying it at once.")]
-    = False,
+    study_now: Annotated[bool, typer.Option("--study", help="Start studying it at once.")] = False,
 ) -> None:
     """Load the bundled sample deck (shell commands); running it again adds nothing."""
     from flipdeck.formats.sample import load_sample
@@ -68,8 +69,8 @@ def sample(
     with collection() as col:
         name, added, present = load_sample(col)
     output.info(
-        f"Sample deck {name!r}: {added} note(s) added" + (f", {present} already there." if
-                                                         present else ".")
+        f"Sample deck {name!r}: {added} note(s) added"
+        + (f", {present} already there." if present else ".")
     )
     if study_now:
         study.study(name)
@@ -81,10 +82,18 @@ def settings(
     value: Annotated[str | None, typer.Argument(help="New value.")] = None,
     as_json: output.JsonOption = False,
 ) -> None:
-    """Show or change collection settings: the learning-day rollover hour (default 4) and the
-    time zone days are counted in. Changing either re-schedules every card."""
+    """Show or change collection settings (rollover_hour, timezone).
+
+    The learning day starts at the rollover hour (default 4) in the collection's time zone.
+    Changing either re-schedules every card.
+    """
+    from flipdeck.core.errors import InvalidInput
     from flipdeck.store import config, reviews
 
+    if key is not None and key not in config.DEFAULTS:
+        raise InvalidInput(
+            f"unknown setting {key!r}", hint=f"Settings: {', '.join(config.DEFAULTS)}."
+        )
     with collection() as col:
         if key is not None and value is not None:
             with col.transaction():
@@ -120,19 +129,32 @@ def completion(
     from typer.completion import completion_init
 
     completion_init()
-    typer.echo(
-        get_completion_script(
-            prog_name="flipdeck", complete_var="_FLIPDECK_COMPLETE", shell=shell
-        )
-    )
+    typer.echo(get_completion_script(prog_name="flipdeck", complete_var=COMPLETE_VAR, shell=shell))
+
+
+def _interrupted(exit_: SystemExit) -> bool:
+    """Whether typer turned a Ctrl-C into this exit (it raises ``Exit(130) from`` the
+    ``KeyboardInterrupt`` and prints nothing)."""
+    cause = exit_.__context__
+    return isinstance(cause, typer.Exit) and isinstance(cause.__cause__, KeyboardInterrupt)
 
 
 def main() -> None:
     """Run the CLI; domain errors become a message and an exit code, never a traceback."""
+    if os.environ.get(COMPLETE_VAR):
+        # A completion request from the script `flipdeck completion SHELL` prints: typer
+        # registers its shell classes only with add_completion=True, so register them here.
+        from typer.completion import completion_init
+
+        completion_init()
     try:
-        app()
+        app(prog_name="flipdeck", complete_var=COMPLETE_VAR)
     except FlipdeckError as error:
         output.fail(error, as_json=output.wants_json())
+    except SystemExit as exit_:
+        if exit_.code == output.EXIT_INTERRUPTED and _interrupted(exit_):
+            output.info("\nInterrupted; nothing half-written was kept.")
+        raise
     except KeyboardInterrupt:
-        output.info("Interrupted; nothing half-written was kept.")
+        output.info("\nInterrupted; nothing half-written was kept.")
         raise SystemExit(output.EXIT_INTERRUPTED) from None

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from flipdeck.cli import output
-from flipdeck.cli.common import collection, confirm, iso, require_some, select_cards
+from flipdeck.cli.common import (
+    collection,
+    confirm,
+    iso,
+    require_some,
+    select_card,
+    select_cards,
+)
 from flipdeck.cli.output import JsonOption, YesOption
 
 card_app = typer.Typer(
@@ -20,9 +27,8 @@ Query = Annotated[str, typer.Argument(help="A card id (or prefix) or a search qu
 
 @card_app.command("list")
 def list_cards(
-    query: Annotated[str, typer.Argument(help="Search query (see `flipdeck help search`).")]
-    = "",
-    limit: Annotated[int | None, typer.Option(help="At most this many cards.")] = None,
+    query: Annotated[str, typer.Argument(help="Search query (see `flipdeck help search`).")] = "",
+    limit: Annotated[int | None, typer.Option(min=0, help="At most this many cards.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cards matching a search query, in the order notes were added."""
@@ -59,14 +65,14 @@ def list_cards(
 
 @card_app.command("show")
 def show(card: Query, as_json: JsonOption = False) -> None:
-    """One card: its faces, scheduling state and review history."""
+    """One card: its faces, scheduling state and review history (a query must match one card)."""
     from flipdeck.cli.cardview import card_json, rich_text
     from flipdeck.core.scheduling import RATING_NAMES
     from flipdeck.store import cards, presets, reviews
 
     with collection() as col:
         now = col.now()
-        info = cards.info(col, cards.resolve(col, card))
+        info = cards.info(col, select_card(col, card))
         data = card_json(col, info, now)
         history = [
             {
@@ -95,8 +101,10 @@ def show(card: Query, as_json: JsonOption = False) -> None:
         + [["tags", " ".join(data["tags"])]],
     )
     if history:
-        output.table(["When", "Rating", "Kind"], ([h["reviewed_at"], h["rating"], h["kind"]]
-                                                   for h in history))
+        output.table(
+            ["When", "Rating", "Kind"],
+            ([h["reviewed_at"], h["rating"], h["kind"]] for h in history),
+        )
 
 
 @card_app.command("edit")
@@ -113,7 +121,7 @@ def edit(
     from flipdeck.store import cards, decks, notes
 
     with collection() as col:
-        info = cards.info(col, cards.resolve(col, card))
+        info = cards.info(col, select_card(col, card))
         if deck is not None:
             with col.transaction():
                 cards.move(col, [info.id], decks.find(col, deck).id)
@@ -146,8 +154,7 @@ def suspend(query: Query, as_json: JsonOption = False) -> None:
     """Suspend cards: they leave the study queue until unsuspended."""
     from flipdeck.store import cards
 
-    _act(query, lambda col, ids: cards.set_suspended(col, ids, True), "Suspended",
-         as_json=as_json)
+    _act(query, lambda col, ids: cards.set_suspended(col, ids, True), "Suspended", as_json=as_json)
 
 
 @card_app.command("unsuspend")
@@ -155,15 +162,20 @@ def unsuspend(query: Query, as_json: JsonOption = False) -> None:
     """Unsuspend cards."""
     from flipdeck.store import cards
 
-    _act(query, lambda col, ids: cards.set_suspended(col, ids, False), "Unsuspended",
-         as_json=as_json)
+    _act(
+        query, lambda col, ids: cards.set_suspended(col, ids, False), "Unsuspended", as_json=as_json
+    )
 
 
 @card_app.command("flag")
 def flag(
     query: Query,
-    number: Annotated[int, typer.Argument(help="Flag 1–7 (red, orange, green, blue, pink, "
-                                          "turquoise, purple); 0 removes it.")],
+    number: Annotated[
+        int,
+        typer.Argument(
+            help="Flag 1–7 (red, orange, green, blue, pink, turquoise, purple); 0 removes it."
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Flag cards."""
@@ -210,8 +222,13 @@ def forget(query: Query, yes: YesOption = False, as_json: JsonOption = False) ->
 @card_app.command("set-due")
 def set_due(
     query: Query,
-    days: Annotated[str, typer.Argument(help="Days from today (0 = today, 3, or a range "
-                                        "like 3-7 to spread cards), or a date YYYY-MM-DD.")],
+    days: Annotated[
+        str,
+        typer.Argument(
+            help="Days from today (0 = today, 3, or a range "
+            "like 3-7 to spread cards), or a date YYYY-MM-DD."
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Make cards due on a given day (a manual event, as Anki's Set Due Date)."""

@@ -10,8 +10,9 @@ from flipdeck.cli import output
 from flipdeck.cli.common import collection, confirm
 from flipdeck.cli.output import JsonOption, YesOption
 
-deck_app = typer.Typer(help="Create, list, rename, delete and configure decks.",
-                       no_args_is_help=True)
+deck_app = typer.Typer(
+    help="Create, list, rename, delete and configure decks.", no_args_is_help=True
+)
 
 DeckName = Annotated[str, typer.Argument(help="Deck name; levels joined by '::'.")]
 
@@ -92,7 +93,14 @@ def show(name: DeckName, as_json: JsonOption = False) -> None:
     if as_json:
         output.print_json(data)
         return
-    output.table(["", ""], [[k, v] for k, v in data.items() if k not in ("depth",)])
+    output.table(["", ""], [[k, _cell(v)] for k, v in data.items() if k not in ("depth",)])
+
+
+def _cell(value) -> str:
+    """A table cell: lists joined with commas, nothing for ``None``."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 @deck_app.command("rename")
@@ -119,8 +127,9 @@ def describe(name: DeckName, text: Annotated[str, typer.Argument(help="The descr
 def delete(
     name: DeckName,
     yes: YesOption = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Only say what would go.")]
-    = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Only say what would go.")
+    ] = False,
 ) -> None:
     """Delete a deck, its children and their cards (review history is kept)."""
     from flipdeck.store import decks
@@ -164,16 +173,14 @@ def _preset_json(preset, deck_names: list[str]) -> dict:
 
 @deck_app.command("config")
 def configure(
-    name: Annotated[str | None, typer.Argument(help="Deck whose preset to show or change.")]
-    = None,
+    name: Annotated[str | None, typer.Argument(help="Deck whose preset to show or change.")] = None,
     retention: Annotated[float | None, typer.Option(help="Desired retention, 0.50–0.99.")] = None,
     new_per_day: Annotated[int | None, typer.Option(help="New cards per day.")] = None,
     reviews_per_day: Annotated[int | None, typer.Option(help="Reviews per day.")] = None,
     learning_steps: Annotated[str | None, typer.Option(help="e.g. '1m 10m'.")] = None,
     relearning_steps: Annotated[str | None, typer.Option(help="e.g. '10m'.")] = None,
     max_interval: Annotated[int | None, typer.Option(help="Maximum interval in days.")] = None,
-    leech_threshold: Annotated[int | None, typer.Option(help="Lapses that make a leech.")]
-    = None,
+    leech_threshold: Annotated[int | None, typer.Option(help="Lapses that make a leech.")] = None,
     leech_action: Annotated[str | None, typer.Option(help="'tag' or 'suspend'.")] = None,
     preset: Annotated[str | None, typer.Option(help="Use this existing preset.")] = None,
     new_preset: Annotated[
@@ -204,8 +211,14 @@ def configure(
                 output.table(
                     ["Preset", "Retention", "New/day", "Reviews/day", "Steps", "Decks"],
                     (
-                        [p["name"], p["desired_retention"], p["new_per_day"],
-                         p["reviews_per_day"], p["learning_steps"], ", ".join(p["decks"])]
+                        [
+                            p["name"],
+                            p["desired_retention"],
+                            p["new_per_day"],
+                            p["reviews_per_day"],
+                            p["learning_steps"],
+                            ", ".join(p["decks"]),
+                        ]
                         for p in data
                     ),
                 )
@@ -236,9 +249,7 @@ def configure(
                 deck = decks.get(col, deck.id)
             if new_preset is not None:
                 current = presets.load(col, deck.preset_id)
-                copy = presets.save(
-                    col, replace(current, id=col.new_id(), name=new_preset.strip())
-                )
+                copy = presets.save(col, replace(current, id=col.new_id(), name=new_preset.strip()))
                 decks.set_preset(col, deck, copy.id)
                 deck = decks.get(col, deck.id)
                 touched = True
@@ -255,6 +266,6 @@ def configure(
     if as_json:
         output.print_json(result)
     else:
-        output.table(["", ""], [[k, v] for k, v in result.items()])
+        output.table(["", ""], [[k, _cell(v)] for k, v in result.items()])
         if touched and len(users) > 1:
             output.info(f"Preset {result['name']!r} is shared by {len(users)} decks.")

@@ -12,8 +12,12 @@ from flipdeck.cli.output import JsonOption
 
 
 def doctor(
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-fold every card's scheduling "
-                                          "state from the review log.")] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Re-fold every card's scheduling state from the review log."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Check the collection file and that every card's cached state matches its history."""
@@ -62,6 +66,9 @@ def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        console=output.console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=output.console(stderr=True),
+        transient=True,
     )

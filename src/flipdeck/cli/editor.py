@@ -32,8 +32,11 @@ def editor_command() -> list[str]:
 
 def render(fields: dict[str, str], tags: list[str], title: str) -> str:
     """The text the user edits."""
-    lines = [f"# {title}", "# Edit the text under each heading; lines starting with '# ' are"
-             " ignored.", ""]
+    lines = [
+        f"# {title}",
+        "# Edit the text under each heading; lines starting with '# ' are ignored.",
+        "",
+    ]
     for name, value in fields.items():
         lines += [f"{_HEADER}{name}", value, ""]
     lines += [f"{_HEADER}Tags", " ".join(tags), ""]
@@ -46,7 +49,7 @@ def parse(text: str, field_names: list[str]) -> tuple[dict[str, str], list[str]]
     current = None
     for line in text.splitlines():
         if line.startswith(_HEADER):
-            current = line[len(_HEADER):].strip()
+            current = line[len(_HEADER) :].strip()
             if current != "Tags" and current not in field_names:
                 raise InvalidInput(
                     f"unknown heading {current!r} in the edited note",

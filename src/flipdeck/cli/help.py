@@ -6,8 +6,7 @@ import typer
 
 from flipdeck.cli import output
 
-help_app = typer.Typer(help="Reference: exit codes and the search language.",
-                       no_args_is_help=True)
+help_app = typer.Typer(help="Reference: exit codes and the search language.", no_args_is_help=True)
 
 SEARCH_HELP = """\
 Search terms (combine with spaces for AND, `or` for OR, parentheses, `-` to negate):

@@ -80,8 +80,12 @@ def show(note: Query, as_json: JsonOption = False) -> None:
         output.print_json(data)
         return
     rows = [[name, value] for name, value in data["fields"].items()]
-    rows += [["Tags", " ".join(data["tags"])], ["Type", data["notetype"]], ["Id", data["id"]],
-             ["Cards", " ".join(data["card_ids"])]]
+    rows += [
+        ["Tags", " ".join(data["tags"])],
+        ["Type", data["notetype"]],
+        ["Id", data["id"]],
+        ["Cards", " ".join(data["card_ids"])],
+    ]
     output.table(["Field", "Value"], rows)
 
 

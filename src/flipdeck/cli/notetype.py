@@ -58,8 +58,13 @@ def list_notetypes(as_json: JsonOption = False) -> None:
     output.table(
         ["Note type", "Kind", "Fields", "Templates", "Notes"],
         (
-            [d["name"], d["kind"], ", ".join(f["name"] for f in d["fields"]),
-             len(d["templates"]), d["notes"]]
+            [
+                d["name"],
+                d["kind"],
+                ", ".join(f["name"] for f in d["fields"]),
+                len(d["templates"]),
+                d["notes"],
+            ]
             for d in data
         ),
     )
@@ -87,9 +92,9 @@ def show(name: Name, as_json: JsonOption = False) -> None:
 @notetype_app.command("create")
 def create(
     name: Name,
-    fields: Annotated[list[str] | None, typer.Option("--field", "-f",
-                                                     help="A field name; repeat in order.")]
-    = None,
+    fields: Annotated[
+        list[str] | None, typer.Option("--field", "-f", help="A field name; repeat in order.")
+    ] = None,
     cloze: Annotated[bool, typer.Option("--cloze", help="Make a cloze note type.")] = False,
     copy: Annotated[str | None, typer.Option("--copy", help="Copy this note type.")] = None,
     as_json: JsonOption = False,
@@ -110,8 +115,11 @@ def create(
 
 
 @notetype_app.command("rename")
-def rename(name: Name, new_name: Annotated[str, typer.Argument(help="New name.")],
-           as_json: JsonOption = False) -> None:
+def rename(
+    name: Name,
+    new_name: Annotated[str, typer.Argument(help="New name.")],
+    as_json: JsonOption = False,
+) -> None:
     """Rename a note type."""
     from flipdeck.store import notetypes
 
@@ -134,8 +142,7 @@ def delete(name: Name) -> None:
 def add_field(
     name: Name,
     field: Annotated[str, typer.Argument(help="New field name.")],
-    position: Annotated[int | None, typer.Option(help="1-based position (default: last).")]
-    = None,
+    position: Annotated[int | None, typer.Option(help="1-based position (default: last).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a field; existing notes get it empty."""

@@ -19,12 +19,13 @@ def due(
     from flipdeck.store import decks, stats
 
     with collection() as col:
-        rows = stats.deck_tree(col)
+        rows = stats.deck_tree(col, totals=False)
         if deck is not None:
             chosen = decks.find(col, deck)
             prefix = chosen.name.casefold() + decks.SEPARATOR
             rows = [
-                r for r in rows
+                r
+                for r in rows
                 if r.deck.id == chosen.id or r.deck.name.casefold().startswith(prefix)
             ]
     top = [r for r in rows if r.depth == min((x.depth for x in rows), default=0)]
@@ -34,8 +35,13 @@ def due(
             {
                 "total": total,
                 "decks": [
-                    {"id": r.deck.id, "name": r.deck.name, "new": r.new,
-                     "learning": r.learning, "review": r.review}
+                    {
+                        "id": r.deck.id,
+                        "name": r.deck.name,
+                        "new": r.new,
+                        "learning": r.learning,
+                        "review": r.review,
+                    }
                     for r in rows
                 ],
             }
@@ -58,8 +64,11 @@ def _bar(count: int, peak: int, width: int = 30) -> str:
 
 
 def stats(as_json: JsonOption = False) -> None:
-    """Today's reviews, time and again rate; streak; true retention over 30 days; and the
-    reviews coming due over the next 30 days."""
+    """Study statistics: today, streak, true retention, the next 30 days.
+
+    Today's answers, time and again rate; the streak of days studied; true retention over
+    the last 30 days; and the reviews coming due over the next 30 days, as a bar chart.
+    """
     from dataclasses import asdict
 
     from flipdeck.store import stats as store_stats
@@ -70,15 +79,17 @@ def stats(as_json: JsonOption = False) -> None:
         output.print_json(asdict(report))
         return
     minutes, seconds = divmod(round(report.today_time_ms / 1000), 60)
-    again = (f" · again {report.today_again_rate:.1%}"
-             if report.today_again_rate is not None else "")
+    again = f" · again {report.today_again_rate:.1%}" if report.today_again_rate is not None else ""
     lines = [
         f"Today: {report.today_reviews} answer(s), {report.today_new} new, "
         f"in {minutes}m {seconds:02d}s{again}",
         f"Streak: {report.streak_days} day(s)",
-        (f"True retention (30 days): {report.retention_30d:.1%} of "
-         f"{report.retention_30d_reviews} review(s)" if report.retention_30d is not None
-         else "True retention (30 days): no reviews yet"),
+        (
+            f"True retention (30 days): {report.retention_30d:.1%} of "
+            f"{report.retention_30d_reviews} review(s)"
+            if report.retention_30d is not None
+            else "True retention (30 days): no reviews yet"
+        ),
         f"Collection: {report.total_cards} card(s) in {report.total_notes} note(s); "
         f"{report.learning_today} learning today",
         "",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from flipdeck.cli import output
-from flipdeck.cli.common import collection, iso, parse_time
+from flipdeck.cli.common import collection, iso, open_source, parse_time
 from flipdeck.cli.output import JsonOption
 from flipdeck.core.errors import InvalidInput, NotFound
 
@@ -27,15 +26,21 @@ def parse_rating(text: str) -> int:
 
 def review(
     card: Annotated[str | None, typer.Argument(help="Card id (or prefix).")] = None,
-    rating: Annotated[str | None, typer.Option("--rating", "-r",
-                                               help="again, hard, good or easy (or 1–4).")]
-    = None,
-    at: Annotated[str | None, typer.Option(help="When it was answered (ISO-8601); now if "
-                                           "omitted.")] = None,
+    rating: Annotated[
+        str | None, typer.Option("--rating", "-r", help="again, hard, good or easy (or 1–4).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option(help="When it was answered (ISO-8601); now if omitted.")
+    ] = None,
     duration: Annotated[int | None, typer.Option(help="Milliseconds spent answering.")] = None,
-    source: Annotated[str | None, typer.Option(
-        "--from", help="Read 'CARD_ID RATING [ISO-8601 TIME]' lines from a file ('-' = stdin); "
-        "all are recorded in one transaction, or none.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Read 'CARD_ID RATING [ISO-8601 TIME]' lines from a file ('-' = stdin); "
+            "all are recorded in one transaction, or none.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record answers without the study screen, for scripts and other tools."""
@@ -49,8 +54,7 @@ def review(
     else:
         if card is not None:
             raise InvalidInput("give either CARD or --from, not both")
-        stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
-        with stream:
+        with open_source(source) as stream:
             lines = []
             for number, text in enumerate(stream, start=1):
                 parts = text.split()
@@ -69,7 +73,10 @@ def review(
                 card_id = cards.resolve(col, card_ref)
                 answered_at = parse_time(when) if when else None
                 done = reviews.answer(
-                    col, card_id, parse_rating(rating_text), at=answered_at,
+                    col,
+                    card_id,
+                    parse_rating(rating_text),
+                    at=answered_at,
                     duration_ms=duration,
                 )
             except (InvalidInput, NotFound) as error:

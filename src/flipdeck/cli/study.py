@@ -49,8 +49,9 @@ def _summary(session) -> str:
 
 
 def study(
-    deck: Annotated[str | None, typer.Argument(help="Deck to study (children included); "
-                                               "all decks if omitted.")] = None,
+    deck: Annotated[
+        str | None, typer.Argument(help="Deck to study (children included); all decks if omitted.")
+    ] = None,
 ) -> None:
     """Study due cards, line by line (Enter reveals, 1–4 answer, q quits)."""
     from flipdeck.store import decks
@@ -81,23 +82,33 @@ def _loop(col, session) -> None:
             waiting = session.queue.waiting()
             if waiting is not None:
                 minutes = max(1, round((waiting - col.now()) / 60000))
-                output.info(f"Learning cards are due again in about {minutes} min; "
-                            "study again then.")
+                output.info(
+                    f"Learning cards are due again in about {minutes} min; study again then."
+                )
             else:
                 output.info("Congratulations! Nothing more is due today.")
+            if _undo_at_the_end(session):
+                continue
             return
         counts = session.counts()
-        out.rule(f"{card.deck} · new {counts.new} · learning {counts.learning} · "
-                 f"review {counts.review}", style="dim")
+        out.rule(
+            f"{card.deck} · new {counts.new} · learning {counts.learning} · review {counts.review}",
+            style="dim",
+        )
         front, _back = cards.faces(col, card)
         out.print(rich_text(front))
         type_field = cards.type_in_field(col, card)
         typed = None
         while True:
-            line = _read(f"\n[{'type the answer, Enter' if type_field else 'Enter'}: show answer"
-                         f" · {_COMMANDS}] ")
-            if type_field and line.strip() not in ("u", "b", "s", "e", "q", "f") \
-                    and not line.startswith("f "):
+            line = _read(
+                f"\n[{'type the answer, Enter' if type_field else 'Enter'}: show answer"
+                f" · {_COMMANDS}] "
+            )
+            if (
+                type_field
+                and line.strip() not in ("u", "b", "s", "e", "q", "f")
+                and not line.startswith("f ")
+            ):
                 typed = line
                 break
             action = _command(session, line, col, edit_note, notes)
@@ -122,8 +133,10 @@ def _loop(col, session) -> None:
             if line in ("1", "2", "3", "4", ""):
                 done = session.answer(int(line or 3))
                 if done.leech:
-                    output.info("This card is a leech (tagged 'leech'"
-                                + (", suspended)" if done.suspended_as_leech else ")"))
+                    output.info(
+                        "This card is a leech (tagged 'leech'"
+                        + (", suspended)" if done.suspended_as_leech else ")")
+                    )
                 break
             action = _command(session, line, col, edit_note, notes)
             if action in ("next", "reveal"):
@@ -135,8 +148,22 @@ def _loop(col, session) -> None:
                 output.info("Answer with 1, 2, 3 or 4 (Enter = Good).")
 
 
+def _undo_at_the_end(session) -> bool:
+    """With no card left, still let the user take back the last answer or action (the last
+    card's answer is as easy to mistype as any); True if something was undone."""
+    s = session.summary
+    if not (s.answered or s.buried or s.suspended):
+        return False
+    if _read("\n[u undo · Enter or q quit] ").strip() != "u":
+        return False
+    undone = session.undo()
+    output.info(f"Undid {undone}." if undone else "Nothing to undo.")
+    return undone is not None
+
+
 def _command(session, line: str, col, edit_note, notes) -> str | None:
-    """Run a study command; returns 'reveal', 'next', 'reshow' or None (stay)."""
+    """Run a study command; returns 'reveal', 'next', 'reshow', 'stay' (done, same card) or
+    None (not a command)."""
     text = line.strip()
     if text in ("", " "):
         return "reveal"
@@ -146,7 +173,7 @@ def _command(session, line: str, col, edit_note, notes) -> str | None:
     if word == "u":
         undone = session.undo()
         output.info(f"Undid {undone}." if undone else "Nothing to undo.")
-        return "next" if undone else None
+        return "next" if undone else "stay"
     if word == "b":
         session.bury()
         output.info("Buried until tomorrow.")
@@ -159,16 +186,16 @@ def _command(session, line: str, col, edit_note, notes) -> str | None:
         number = rest.strip() or _read("Flag 1–7 (0 removes): ").strip()
         if not number.isdigit() or not 0 <= int(number) <= 7:
             output.info("Flags are 0–7.")
-            return None
+            return "stay"
         session.flag(int(number))
         output.info(f"Flag {number} set." if number != "0" else "Flag removed.")
-        return None
+        return "stay"
     if word == "e":
         card = session.current
         if edit_note(col, notes.load(col, card.note_id)):
             session.refresh_current()
             return "reshow"
         output.info("No change.")
-        return None
+        return "stay"
     output.info(f"Unknown command {text!r}: {_COMMANDS}.")
     return None

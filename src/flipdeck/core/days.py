@@ -9,7 +9,7 @@ integer arithmetic that no daylight-saving change can bend.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -88,7 +88,7 @@ class Calendar:
 
     def _day_start(self, day: int) -> int:
         local = datetime.combine(date.fromordinal(day), time(self.rollover_hour), tzinfo=self.tz)
-        return int(local.astimezone(timezone.utc).timestamp() * 1000)
+        return int(local.astimezone(UTC).timestamp() * 1000)
 
     def today(self, now_ms: int) -> int:
         """Today's learning day."""

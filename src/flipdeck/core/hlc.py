@@ -15,6 +15,8 @@ from collections.abc import Callable
 _MS_DIGITS = 12
 _COUNTER_DIGITS = 4
 _MAX_COUNTER = 16**_COUNTER_DIGITS - 1
+LATEST_MS = 253_402_300_799_999
+"""The last millisecond of year 9999: a remote stamp beyond it is corrupt and not followed."""
 
 
 def encode(ms: int, counter: int, node: str) -> str:
@@ -64,6 +66,8 @@ class Clock:
     def observe(self, stamp: str) -> None:
         """Move past a stamp received from another device."""
         ms, counter, _node = decode(stamp)
+        if ms > LATEST_MS:
+            return
         if (ms, counter) > (self._ms, self._counter):
             self._ms, self._counter = ms, counter
 

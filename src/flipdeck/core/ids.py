@@ -49,7 +49,9 @@ def uuid7_ms(value: str) -> int:
 
 def derived_id(*parts: str) -> str:
     """A deterministic UUIDv8 from ``parts``: the same parts give the same id on every device."""
-    digest = bytearray(hashlib.sha256("\x1f".join(parts).encode()).digest()[:16])
+    digest = bytearray(
+        hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).digest()[:16]
+    )
     digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562 variant
     return str(uuid.UUID(bytes=bytes(digest)))

@@ -13,6 +13,7 @@ from flipdeck.core.ids import derived_id
 
 DEFAULT_PRESET_ID = derived_id("preset", "default")
 LEECH_ACTIONS = ("tag", "suspend")
+MAX_STEP = 36500 * 1440.0  # minutes: a step may be as long as the longest interval, no longer
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,17 @@ class Preset:
         if not 1 <= self.maximum_interval <= 36500:
             raise InvalidInput("maximum interval must be 1–36500 days")
         for name in ("learning_steps", "relearning_steps"):
-            if any(step <= 0 for step in getattr(self, name)):
-                raise InvalidInput(f"{name.replace('_', ' ')} must be positive minutes")
+            # `0 < step` is false for NaN; the cap keeps every due date a representable time
+            if not all(0 < step <= MAX_STEP for step in getattr(self, name)):
+                raise InvalidInput(
+                    f"{name.replace('_', ' ')} must be positive minutes, at most 36500 days"
+                )
         if self.leech_action not in LEECH_ACTIONS:
             raise InvalidInput(f"leech action must be one of {', '.join(LEECH_ACTIONS)}")
-        if self.parameters is not None and len(self.parameters) != 21:
-            raise InvalidInput("FSRS parameters must be 21 numbers (FSRS-6)")
+        if self.parameters is not None:
+            if len(self.parameters) != 21:
+                raise InvalidInput("FSRS parameters must be 21 numbers (FSRS-6)")
+            _check_parameters(self.parameters)
         return self
 
     def with_options(self, **options: object) -> Preset:
@@ -58,31 +64,58 @@ class Preset:
         return replace(self, **options).validated()  # type: ignore[arg-type]
 
 
+def _check_parameters(parameters: tuple[float, ...]) -> None:
+    """Refuse FSRS parameters py-fsrs would refuse (each has a range), as the user's mistake."""
+    import fsrs  # deferred: only presets with their own parameters need it
+
+    try:
+        fsrs.Scheduler(parameters=tuple(parameters))
+    except (ValueError, TypeError) as err:
+        raise InvalidInput(
+            "invalid FSRS parameters: " + "; ".join(str(err).splitlines()),
+            hint="Use parameters optimised by Anki or flipdeck, or remove them.",
+        ) from None
+
+
+# minutes = number * multiplier / divisor; dividing (not multiplying by 1/60) keeps "90s" == 1.5
+_STEP_UNITS = {"d": (1440, 1), "h": (60, 1), "m": (1, 1), "s": (1, 60)}
+_STEP_HINT = "Write steps like 1m 10m 1h 1d (s, m, h or d after a positive number)."
+
+
+def _step_value(number: str, unit: str) -> float:
+    multiplier, divisor = _STEP_UNITS[unit]
+    return float(number) * multiplier / divisor
+
+
 def parse_steps(text: str) -> tuple[float, ...]:
     """Steps written the way Anki shows them (``1m 10m``, ``1h``, ``1d``, ``90s``) in minutes."""
-    units = {"s": 1 / 60, "m": 1.0, "h": 60.0, "d": 1440.0}
     steps = []
     for token in text.replace(",", " ").split():
         unit = token[-1].lower()
-        number = token[:-1] if unit in units else token
+        number = token[:-1] if unit in _STEP_UNITS else token
         try:
-            value = float(number) * units.get(unit, 1.0)
+            value = _step_value(number, unit if unit in _STEP_UNITS else "m")
         except ValueError:
-            raise InvalidInput(f"not a step: {token!r}", hint="Write steps like 1m 10m 1h 1d.")
-        if value <= 0:
-            raise InvalidInput(f"steps must be positive: {token!r}")
+            raise InvalidInput(f"not a step: {token!r}", hint=_STEP_HINT) from None
+        if not 0 < value <= MAX_STEP:  # also refuses nan and inf
+            raise InvalidInput(
+                f"steps must be positive and at most 36500 days: {token!r}", hint=_STEP_HINT
+            )
         steps.append(value)
     return tuple(steps)
 
 
 def format_steps(steps: tuple[float, ...]) -> str:
-    """The inverse of :func:`parse_steps`, choosing the largest whole unit."""
-    out = []
-    for minutes in steps:
-        for unit, size in (("d", 1440.0), ("h", 60.0), ("m", 1.0)):
-            if minutes >= size and (minutes / size).is_integer():
-                out.append(f"{int(minutes / size)}{unit}")
-                break
-        else:
-            out.append(f"{round(minutes * 60)}s")
-    return " ".join(out)
+    """The inverse of :func:`parse_steps`: the largest whole unit (to within a hair, so a step
+    stored as ``23 * (1/60)`` still shows as ``23s``), else exact decimal seconds or minutes."""
+    return " ".join(_format_step(minutes) for minutes in steps)
+
+
+def _format_step(minutes: float) -> str:
+    for unit, (multiplier, divisor) in _STEP_UNITS.items():
+        count = round(minutes * divisor / multiplier)
+        if count >= 1 and abs(_step_value(str(count), unit) - minutes) <= 1e-12 * minutes:
+            return f"{count}{unit}"
+    # a step no whole unit expresses (0.5 s, or one from an import): exact decimals instead
+    seconds = f"{minutes * 60!r}s"
+    return seconds if _step_value(seconds[:-1], "s") == minutes else f"{minutes!r}m"

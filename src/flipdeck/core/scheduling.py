@@ -13,16 +13,15 @@ Two details make the fold match Anki and stay deterministic:
   Anki's (``anki-formats.md`` §7.4). Due times are taken from the real time for learning steps
   and from the learning day for review intervals.
 * **Seeded fuzz.** py-fsrs fuzzes with the global ``random``; here fuzz is off in py-fsrs and
-  the same band is drawn from a generator seeded by (card id, answer count).
+  the same band is drawn from a digest of (card id, answer count).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flipdeck.core.days import Calendar
@@ -39,7 +38,7 @@ RATINGS = {name: value for value, name in RATING_NAMES.items()}
 KIND_FOR_STATE = {NEW: "learn", LEARNING: "learn", REVIEW: "review", RELEARNING: "relearn"}
 MANUAL = "manual"
 
-_EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 _FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.10), (20.0, float("inf"), 0.05))
 
 
@@ -80,6 +79,20 @@ class CardState:
     last_review: int | None = None
 
 
+_MAX_DAY = 3_652_000  # the last learning day a date can name (year 9999)
+
+
+def _manual_data(raw: str | None) -> dict:
+    """A manual event's data as a dict; anything unreadable is an empty (unknown) action."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def synthetic_time(day: int, offset: int) -> datetime:
     """The instant py-fsrs is given for an answer on learning day ``day`` (see module doc)."""
     return _EPOCH + timedelta(days=day - 1, microseconds=offset)
@@ -100,7 +113,9 @@ def fuzzed_interval(days: int, card_id: str, reps: int, maximum: int) -> int:
     low = max(2, round(days - delta))
     high = min(round(days + delta), maximum)
     low = min(low, high)
-    draw = random.Random(fuzz_seed(card_id, reps)).random()
+    # the seed's 64 bits are already uniform: use them as the draw (a Random per card
+    # would cost more than the FSRS step itself when a whole collection is re-folded)
+    draw = fuzz_seed(card_id, reps) / 2**64
     # py-fsrs draws from [low, high + 1) and rounds, which can land on high + 1; stay in band.
     return min(round(draw * (high - low + 1) + low), high)
 
@@ -184,12 +199,12 @@ class Scheduler:
         )
 
     def _apply_manual(self, state: CardState, event: Event) -> CardState:
-        data = json.loads(event.data) if event.data else {}
+        data = _manual_data(event.data)
         action = data.get("action")
         if action == "forget":
             return CardState(reps=state.reps, lapses=state.lapses, last_review=event.reviewed_at)
-        if action == "set_due":
-            day = int(data["day"])
+        day = data.get("day")
+        if action == "set_due" and isinstance(day, int) and 1 <= day <= _MAX_DAY:
             today = self.calendar.day(event.reviewed_at)
             if state.stability is None:
                 # A new card given a due date becomes a review card whose memory is seeded so
@@ -215,7 +230,8 @@ class Scheduler:
                 interval=max(day - (state.last_day or today), 0),
                 last_review=event.reviewed_at,
             )
-        # An unknown manual action from a newer flipdeck: keep the state, note the time.
+        # An unknown (or malformed) manual action, e.g. from a newer flipdeck: keep the state
+        # and note the time, so every device still folds the same log to the same state.
         return replace(state, last_review=event.reviewed_at)
 
     # -- questions about a state ---------------------------------------------------------------
@@ -243,20 +259,19 @@ def interval_label(state: CardState, now: int) -> str:
 
 def describe_interval(ms: int) -> str:
     """An interval the way Anki's answer buttons show it: ``<1m``, ``10m``, ``3h``, ``4d``,
-    ``1.5mo``, ``2.1y``."""
-    seconds = ms / 1000
-    if seconds < 60:
+    ``1.5mo``, ``2.1y``; each unit is used only while it rounds below the next one."""
+    minutes = ms / 60_000
+    if minutes < 1:
         return "<1m"
-    minutes = seconds / 60
-    if minutes < 60:
+    if round(minutes) < 60:
         return f"{round(minutes)}m"
     hours = minutes / 60
-    if hours < 24:
+    if round(hours) < 24:
         return f"{round(hours)}h"
     days = hours / 24
-    if days < 30:
+    if round(days) < 30:
         return f"{round(days)}d"
     months = days / 30.4375
-    if months < 12:
+    if round(months, 1) < 12:
         return f"{months:.1f}mo".replace(".0mo", "mo")
     return f"{days / 365.25:.1f}y".replace(".0y", "y")

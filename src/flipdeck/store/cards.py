@@ -56,8 +56,20 @@ def info(col, card_id: str) -> CardInfo:
             f"no card with id {card_id}", hint="Find card ids with `flipdeck card list QUERY`."
         )
     return CardInfo(
-        row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8],
-        json.loads(row[9]), tuple(row[10].split()), row[11], reviews._state(row[12:22]), row[22],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        bool(row[6]),
+        row[7],
+        row[8],
+        json.loads(row[9]),
+        tuple(row[10].split()),
+        row[11],
+        reviews._state(row[12:22]),
+        row[22],
     )
 
 

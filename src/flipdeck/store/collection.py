@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,19 +123,20 @@ class Collection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > schema.LATEST:
             row = None
-            try:
+            with suppress(sqlite3.Error):
                 row = conn.execute("SELECT value FROM meta WHERE key = 'written_by'").fetchone()
-            except sqlite3.Error:
-                pass
             writer = f"flipdeck {row[0]}" if row else "a newer flipdeck"
             raise CollectionUnavailable(
                 f"{path} was written by {writer} (schema {version}); this is flipdeck "
                 f"{__version__} (schema {schema.LATEST}), which cannot read it",
                 hint="Upgrade flipdeck (pip install -U flipdeck); the file was not changed.",
             )
-        if version == 0 and conn.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-        ).fetchone()[0]:
+        if (
+            version == 0
+            and conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            ).fetchone()[0]
+        ):
             raise CollectionUnavailable(
                 f"{path} is an SQLite database but not a flipdeck collection",
                 hint="Nothing was changed. Point FLIPDECK_HOME elsewhere, or move the file.",
@@ -254,7 +255,13 @@ class Collection:
         self._apply(spec, row_id, values, stamp)
         self.conn.execute(
             "INSERT INTO changes(id, entity, row_id, hlc, data) VALUES (?, ?, ?, ?, ?)",
-            (uuid7(), entity, row_id, stamp, json.dumps(values, separators=(",", ":"))),
+            (
+                uuid7(),
+                entity,
+                row_id,
+                stamp,
+                json.dumps(values, separators=(",", ":"), ensure_ascii=False),
+            ),
         )
         return stamp
 

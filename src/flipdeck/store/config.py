@@ -36,8 +36,13 @@ def set_value(col, key: str, value: Any) -> None:
     if key not in DEFAULTS:
         raise InvalidInput(f"unknown setting {key!r}", hint=f"Settings: {', '.join(DEFAULTS)}.")
     if key == "rollover_hour":
-        value = int(value)
-        Calendar("UTC", value)  # validates
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"rollover hour must be a whole number 0–23, not {value!r}"
+            ) from None
+        Calendar("UTC", value)  # validates the range
     if key == "timezone":
         Calendar(str(value), 4)  # validates
     col.write("config", key, {"value": value})

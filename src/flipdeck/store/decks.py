@@ -124,9 +124,7 @@ def _new(col, name: str, stamp: str | None) -> Deck:
     parent = SEPARATOR.join(name.split(SEPARATOR)[:-1])
     parent_deck = lookup(col, parent) if parent else None
     preset_id = parent_deck.preset_id if parent_deck else DEFAULT_PRESET_ID
-    col.write(
-        "deck", deck_id, {"name": name, "preset_id": preset_id, "deleted": 0}, stamp=stamp
-    )
+    col.write("deck", deck_id, {"name": name, "preset_id": preset_id, "deleted": 0}, stamp=stamp)
     return Deck(deck_id, name, preset_id)
 
 

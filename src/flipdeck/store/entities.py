@@ -35,9 +35,17 @@ ENTITIES: dict[str, Entity] = {
             "preset",
             "presets",
             (
-                "name", "desired_retention", "new_per_day", "reviews_per_day", "learning_steps",
-                "relearning_steps", "maximum_interval", "leech_threshold", "leech_action",
-                "parameters", "deleted",
+                "name",
+                "desired_retention",
+                "new_per_day",
+                "reviews_per_day",
+                "learning_steps",
+                "relearning_steps",
+                "maximum_interval",
+                "leech_threshold",
+                "leech_action",
+                "parameters",
+                "deleted",
             ),
             json_columns=("learning_steps", "relearning_steps", "parameters"),
         ),
@@ -58,7 +66,16 @@ ENTITIES: dict[str, Entity] = {
         Entity(
             "card",
             "cards",
-            ("note_id", "template", "deck_id", "flag", "suspended", "buried_until", "deleted"),
+            (
+                "note_id",
+                "template",
+                "ord",
+                "deck_id",
+                "flag",
+                "suspended",
+                "buried_until",
+                "deleted",
+            ),
         ),
     )
 }

@@ -124,7 +124,7 @@ def add(
     )
     _update_search(col, note_id, notetype, fields)
     note = Note(note_id, notetype.id, guid, fields, tag_tuple, created)
-    return note, _create_cards(col, note, keys, deck_id)
+    return note, _create_cards(col, note, notetype, keys, deck_id)
 
 
 def _update_search(col, note_id: str, notetype: NoteType, fields: Mapping[str, str]) -> None:
@@ -138,17 +138,24 @@ def card_id(note_id: str, key: str) -> str:
     return derived_id("card", note_id, key)
 
 
-def _create_cards(col, note: Note, keys: Iterable[str], deck_id: str) -> list[str]:
+def _create_cards(
+    col, note: Note, notetype: NoteType, keys: Iterable[str], deck_id: str
+) -> list[str]:
     from flipdeck.store import reviews
 
+    positions = {t.id: i for i, t in enumerate(notetype.templates)}
     made = []
     for key in keys:
         cid = card_id(note.id, key)
         existing = col.conn.execute("SELECT deleted FROM cards WHERE id = ?", (cid,)).fetchone()
         if existing is not None and not existing[0]:
             continue
+        number = cardgen.cloze_number(key)
+        ord_ = number - 1 if number else positions.get(key, 0)
         col.write(
-            "card", cid, {"note_id": note.id, "template": key, "deck_id": deck_id, "deleted": 0}
+            "card",
+            cid,
+            {"note_id": note.id, "template": key, "ord": ord_, "deck_id": deck_id, "deleted": 0},
         )
         col.conn.execute(
             "UPDATE cards SET queue = 0, state = 0, due = ? WHERE id = ?", (note.created, cid)
@@ -186,7 +193,7 @@ def generate_cards(col, note: Note, deck_id: str | None = None) -> list[str]:
             from flipdeck.store import bootstrap, decks
 
             deck_id = decks.ensure(col, bootstrap.DEFAULT_DECK).id
-    return _create_cards(col, note, keys, deck_id)
+    return _create_cards(col, note, notetype, keys, deck_id)
 
 
 def edit(col, note: Note, values: Mapping[str, str]) -> list[str]:
@@ -230,9 +237,9 @@ def delete(col, note_ids: Iterable[str]) -> int:
     count = 0
     for note_id in note_ids:
         cards.delete(col, card_ids(col, note_id))  # deletes the note with its last card
-        if col.conn.execute(
-            "SELECT deleted FROM notes WHERE id = ?", (note_id,)
-        ).fetchone() == (0,):
+        if col.conn.execute("SELECT deleted FROM notes WHERE id = ?", (note_id,)).fetchone() == (
+            0,
+        ):
             col.write("note", note_id, {"deleted": 1})
         count += 1
     return count

@@ -118,8 +118,8 @@ def _check_name(col, name: str, what: str, taken: list[str]) -> str:
     name = name.strip()
     if not name:
         raise InvalidInput(f"a {what} name cannot be empty")
-    if any(c in name for c in "{}:\"") and what == "field":
-        raise InvalidInput(f"field names cannot contain {{, }}, : or \": {name!r}")
+    if any(c in name for c in '{}:"') and what == "field":
+        raise InvalidInput(f'field names cannot contain {{, }}, : or ": {name!r}')
     if name.casefold() in (t.casefold() for t in taken):
         raise Conflict(f"there is already a {what} named {name!r}")
     return name
@@ -284,9 +284,12 @@ def remove_template(col, notetype: NoteType, name: str) -> tuple[NoteType, int]:
     t = notetype.template(name)
     if len(notetype.templates) == 1:
         raise InvalidInput("a note type must keep at least one template")
-    ids = [r[0] for r in col.conn.execute(
-        "SELECT id FROM cards WHERE template = ? AND deleted = 0", (t.id,)
-    )]
+    ids = [
+        r[0]
+        for r in col.conn.execute(
+            "SELECT id FROM cards WHERE template = ? AND deleted = 0", (t.id,)
+        )
+    ]
     cards.delete(col, ids)
     col.write("nttemplate", t.id, {"deleted": 1})
     _changed(col)

@@ -35,23 +35,32 @@ class Counts:
 
 
 def studied_today(col, deck_ids: list[str], day_start: int) -> tuple[dict, dict]:
-    """Per deck, the new cards introduced and the reviews answered since ``day_start``."""
+    """Per deck, the new cards introduced and the reviews answered since ``day_start``.
+
+    A card counts as new today when it was answered in learning today and never answered
+    before today. ``CROSS JOIN`` keeps SQLite starting from today's reviews (a few hundred
+    rows) rather than from every card of the decks.
+    """
     marks = ",".join("?" * len(deck_ids))
-    new: dict[str, int] = {}
-    rev: dict[str, int] = {}
-    for deck_id, kind, first, count in col.conn.execute(
-        "SELECT c.deck_id, r.kind, NOT EXISTS (SELECT 1 FROM reviews p WHERE p.card_id ="
-        " r.card_id AND p.rating > 0 AND (p.reviewed_at < r.reviewed_at OR (p.reviewed_at ="
-        " r.reviewed_at AND p.id < r.id))), count(*) FROM reviews r JOIN cards c ON c.id ="
-        f" r.card_id WHERE r.reviewed_at >= ? AND r.rating > 0 AND c.deck_id IN ({marks})"
-        " GROUP BY 1, 2, 3",
-        (day_start, *deck_ids),
-    ):
-        if kind == "learn" and first:
-            new[deck_id] = new.get(deck_id, 0) + count
-        elif kind == "review":
-            rev[deck_id] = rev.get(deck_id, 0) + count
-    return new, rev
+    new = dict(
+        col.conn.execute(
+            "SELECT c.deck_id, count(DISTINCT r.card_id) FROM reviews r CROSS JOIN cards c"
+            " ON c.id = r.card_id WHERE r.reviewed_at >= ? AND r.kind = 'learn'"
+            f" AND r.rating > 0 AND c.deck_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM"
+            " reviews p WHERE p.card_id = r.card_id AND p.reviewed_at < ? AND p.rating > 0)"
+            " GROUP BY c.deck_id",
+            (day_start, *deck_ids, day_start),
+        )
+    )
+    reviewed = dict(
+        col.conn.execute(
+            "SELECT c.deck_id, count(*) FROM reviews r CROSS JOIN cards c ON c.id = r.card_id"
+            f" WHERE r.reviewed_at >= ? AND r.kind = 'review' AND c.deck_id IN ({marks})"
+            " GROUP BY c.deck_id",
+            (day_start, *deck_ids),
+        )
+    )
+    return new, reviewed
 
 
 class Limits:
@@ -68,9 +77,7 @@ class Limits:
             members = [i for i in ids if i == deck.id or names[i].startswith(prefix)]
             preset = presets.load(col, deck.preset_id)
             self.new[deck.id] = preset.new_per_day - sum(new_done.get(i, 0) for i in members)
-            self.review[deck.id] = preset.reviews_per_day - sum(
-                rev_done.get(i, 0) for i in members
-            )
+            self.review[deck.id] = preset.reviews_per_day - sum(rev_done.get(i, 0) for i in members)
         root_names = [d.name.casefold() for d in roots]
         self.path: dict[str, list[str]] = {}
         by_name = {names[i]: i for i in ids}
@@ -141,7 +148,7 @@ class Queue:
         if top > 0:
             for cid, deck_id in conn.execute(
                 f"SELECT id, deck_id FROM cards WHERE queue = 0 AND deck_id IN ({marks})"
-                " AND buried_until <= ? ORDER BY due, id",
+                " AND buried_until <= ? ORDER BY due, note_id, ord",
                 (*ids, now),
             ):
                 if self.limits.admit(self.limits.new, deck_id):
@@ -174,7 +181,14 @@ class Queue:
         return self.learning[0][0] if self.learning else None
 
     def _remove(self, card_id: str) -> None:
-        if card_id in self.reviews:
+        # the card answered is almost always at a head: check those first (O(1))
+        if self.reviews and self.reviews[0] == card_id:
+            self.reviews.popleft()
+        elif self.new and self.new[0] == card_id:
+            self.new.popleft()
+        elif self.learning and self.learning[0][1] == card_id:
+            heapq.heappop(self.learning)
+        elif card_id in self.reviews:
             self.reviews.remove(card_id)
         elif card_id in self.new:
             self.new.remove(card_id)
@@ -188,9 +202,9 @@ class Queue:
         """Update the queue after ``answer`` (a ``reviews.Answer``) to ``card_id``."""
         self._remove(card_id)
         after = answer.after
-        if after.state in (LEARNING, RELEARNING) and after.due is not None:
-            if after.due < self.cutoff:
-                heapq.heappush(self.learning, (after.due, card_id))
+        learning = after.state in (LEARNING, RELEARNING) and after.due is not None
+        if learning and after.due < self.cutoff:
+            heapq.heappush(self.learning, (after.due, card_id))
         for sibling in answer.buried:
             self._remove(sibling)
 

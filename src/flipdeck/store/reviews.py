@@ -64,14 +64,23 @@ def queue_of(state: int, suspended: int) -> int:
 
 def _state(values) -> CardState:
     state, step, s, d, due, interval, reps, lapses, last_day, last_review = values
-    return CardState(state, step, s, d, due, interval or 0, reps or 0, lapses or 0, last_day,
-                     last_review)
+    return CardState(
+        state, step, s, d, due, interval or 0, reps or 0, lapses or 0, last_day, last_review
+    )
 
 
 def _row(state: CardState) -> tuple:
     return (
-        state.state, state.step, state.stability, state.difficulty, state.due, state.interval,
-        state.reps, state.lapses, state.last_day, state.last_review,
+        state.state,
+        state.step,
+        state.stability,
+        state.difficulty,
+        state.due,
+        state.interval,
+        state.reps,
+        state.lapses,
+        state.last_day,
+        state.last_review,
     )
 
 
@@ -225,12 +234,15 @@ def undo(col, done: Answer) -> None:
 
 
 def record_manual(col, card_ids: Iterable[str], action: dict, *, at: int | None = None) -> int:
-    """Append a manual event (forget, set due) to each card and re-fold it."""
+    """Append a manual event (forget, set due) to each card and re-fold it; returns the
+    number of cards changed (forgetting a card that is already new changes nothing)."""
     at = col.now() if at is None else at
     data = json.dumps(action, separators=(",", ":"))
     count = 0
     for cid in card_ids:
         row = card_row(col, cid)
+        if action.get("action") == "forget" and row.state.state == NEW:
+            continue
         event_id = col.new_id()
         col.append_review(event_id, cid, 0, at, None, MANUAL, data)
         scheduler = presets.scheduler(col, row.preset_id)
@@ -258,9 +270,7 @@ def refold_decks(col, deck_ids: Iterable[str]) -> int:
     return rebuild(col, deck_ids=list(deck_ids))
 
 
-def fresh_states(
-    col, deck_ids: list[str] | None = None
-) -> Iterator[tuple[str, int, CardState]]:
+def fresh_states(col, deck_ids: list[str] | None = None) -> Iterator[tuple[str, int, CardState]]:
     """``(card id, suspended, state)`` for every live card (or those of ``deck_ids``), folded
     afresh from the log; events stream in fold order from the ``(card_id, reviewed_at, id)``
     index."""

@@ -104,6 +104,7 @@ def m001_initial(db: Database) -> None:
             "id": str,
             "note_id": str,
             "template": str,
+            "ord": int,
             "deck_id": str,
             "flag": int,
             "suspended": int,
@@ -124,12 +125,20 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
         defaults={
-            "deleted": 0, "flag": 0, "suspended": 0, "buried_until": 0, "queue": 0,
-            "state": 0, "interval": 0, "reps": 0, "lapses": 0,
+            "deleted": 0,
+            "flag": 0,
+            "suspended": 0,
+            "buried_until": 0,
+            "queue": 0,
+            "state": 0,
+            "interval": 0,
+            "reps": 0,
+            "lapses": 0,
         },
     )
-    # "what is due" reads only this index: queue -2 marks deleted cards, -1 suspended ones
-    db["cards"].create_index(["queue", "deck_id", "due", "buried_until"])
+    # "what is due" reads only this index (a range on due within a queue, the deck and the
+    # burial checked from the index itself); queue -2 marks deleted cards, -1 suspended ones
+    db["cards"].create_index(["queue", "due", "deck_id", "buried_until"])
     db["cards"].create_index(["note_id"])
     db["reviews"].create(
         {
@@ -144,7 +153,8 @@ def m001_initial(db: Database) -> None:
         pk="id",
     )
     db["reviews"].create_index(["card_id", "reviewed_at", "id"])
-    db["reviews"].create_index(["reviewed_at"])
+    # today's work (daily limits, stats) reads only this index
+    db["reviews"].create_index(["reviewed_at", "kind", "rating", "card_id"])
     db["review_graves"].create({"id": str}, pk="id")
     db.execute(
         "CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"

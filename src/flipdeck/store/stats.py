@@ -27,26 +27,30 @@ class DeckCounts:
     children: list[DeckCounts] = field(default_factory=list)
 
 
-def deck_tree(col, now: int | None = None) -> list[DeckCounts]:
-    """Every deck in tree order, with new/learning/review counts as Anki's deck list shows."""
+def deck_tree(col, now: int | None = None, *, totals: bool = True) -> list[DeckCounts]:
+    """Every deck in tree order, with new/learning/review counts as Anki's deck list shows
+    (and each deck's card count, unless ``totals`` is false: that one reads every card)."""
     now = col.now() if now is None else now
     calendar = config.calendar(col)
     day = calendar.day(now)
     cutoff = calendar.start(day + 1)
     every = decks.all_decks(col)
     raw: dict[str, list[int]] = {d.id: [0, 0, 0, 0] for d in every}
-    for deck_id, queue, count in col.conn.execute(
-        "SELECT deck_id, queue, count(*) FROM cards WHERE queue BETWEEN 0 AND 2"
-        " AND buried_until <= ? AND (queue = 0 OR due < ?) GROUP BY deck_id, queue",
-        (now, cutoff),
-    ):
-        if deck_id in raw:
-            raw[deck_id][queue] = count
-    for deck_id, count in col.conn.execute(
-        "SELECT deck_id, count(*) FROM cards WHERE queue >= -1 GROUP BY deck_id"
-    ):
-        if deck_id in raw:
-            raw[deck_id][3] = count
+    for queue, bound in ((0, None), (1, cutoff), (2, cutoff)):
+        sql = "SELECT deck_id, count(*) FROM cards WHERE queue = ? AND buried_until <= ?"
+        params: tuple = (queue, now)
+        if bound is not None:
+            sql += " AND due < ?"
+            params += (bound,)
+        for deck_id, count in col.conn.execute(sql + " GROUP BY deck_id", params):
+            if deck_id in raw:
+                raw[deck_id][queue] = count
+    if totals:
+        for deck_id, count in col.conn.execute(
+            "SELECT deck_id, count(*) FROM cards WHERE queue >= -1 GROUP BY deck_id"
+        ):
+            if deck_id in raw:
+                raw[deck_id][3] = count
     new_done, rev_done = studied_today(col, list(raw), calendar.start(day)) if raw else ({}, {})
     rows = {d.id: DeckCounts(d, d.name.count(SEPARATOR)) for d in every}
     by_name = {d.name.casefold(): rows[d.id] for d in every}
