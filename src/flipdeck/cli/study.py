@@ -32,6 +32,8 @@ def _read(prompt: str) -> str:
     if not line:
         sys.stdout.write("\n")
         raise _Quit
+    if not sys.stdin.isatty():
+        sys.stdout.write("\n")  # a terminal echoes the Enter; piped input does not
     return line.rstrip("\r\n")
 
 
