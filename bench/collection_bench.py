@@ -26,8 +26,11 @@ Figures (times with ``time.perf_counter()`` around the measured step only):
   change-log record and the durable commit (``synchronous=FULL``), median/p99 (target median
   ≤ 0.5 ms; Anki 0.37–0.41 ms including its fetch).
 
-Prints one JSON object (``--json``) or a readable table, with Anki's figures from
-``../shared/reference/performance-anchors.md`` beside flipdeck's.
+Prints one JSON object (``--json``) or a readable comparison. With ``--anki``, Anki 26.9.3 is
+measured in the same run by the peers' own script (``../shared/bench/peers/anki_study.py``,
+with the interpreter of the peers' venv, ``$PEER_DIR/venv/bin/python``; see the README beside
+it) and its figures are printed beside flipdeck's; without it, the figures recorded in
+``../shared/reference/performance-anchors.md`` are shown.
 """
 
 from __future__ import annotations
@@ -265,6 +268,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the built collection")
+    parser.add_argument(
+        "--anki", action="store_true", help="also run Anki's study benchmark (peers' venv)"
+    )
     args = parser.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="flipdeck-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -299,12 +305,79 @@ def main() -> None:
         **studied,
         "anki_anchors": ANKI,
     }
+    if args.anki:
+        log("Anki's study benchmark (peers' script) …")
+        result["anki"] = run_anki(args.n)
     if not args.keep and args.out is None:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(result))
         return
     print(json.dumps(result, indent=2, ensure_ascii=False))
+    print(side_by_side(result), file=sys.stderr)
+
+
+def run_anki(n: int) -> dict:
+    """Anki's own figures for the same jobs, from the peers' script, on this machine now."""
+    peer_dir = Path(os.environ.get("PEER_DIR") or Path(tempfile.gettempdir()) / "peer")
+    python = peer_dir / "venv" / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"no peers' venv at {python}: see {PEERS / 'README.md'}")
+    env = {**os.environ, "PEER_DIR": str(peer_dir)}
+    data = peer_dir / "data" / f"deck_{n}.csv"
+    if not data.exists():
+        subprocess.run([python, PEERS / "gen_data.py", "--n", str(n)], env=env, check=True)
+    done = subprocess.run(
+        [python, PEERS / "anki_study.py", "--n", str(n)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    peer = json.loads(done.stdout.strip().splitlines()[-1])["results"]
+    study = peer["study"]["median"]
+    return {
+        "fsrs_enable_s": peer["fsrs_enable"]["median"]["fsrs_enable_s"],
+        "import_open_first_card_ms": round(
+            (study["import_anki_s"] + study["open_s"] + study["first_card_s"]) * 1000, 1
+        ),
+        "next_card_cached_ms": round(study["next_card_cached_s"] * 1000, 4),
+        "ms_per_answer_loop": study["ms_per_answer"],
+        "ms_per_answer_card": round(study["answer_s"] / study["answered"] * 1000, 4),
+        "queue_counts": study["queue_counts"],
+        "revlog_rows": peer["build"]["revlog_rows"],
+    }
+
+
+def side_by_side(result: dict) -> str:
+    """The headline figures, flipdeck beside Anki."""
+    anki = result.get("anki")
+    rows = [
+        (
+            "rebuild all derived state (s)",
+            result["rebuild"]["rebuild_s"],
+            anki["fsrs_enable_s"] if anki else ANKI["rebuild_s"],
+        ),
+        (
+            "`flipdeck due` cold process, median (ms)",
+            result["due_cold_ms"]["json"]["median"],
+            anki["import_open_first_card_ms"] if anki else ANKI["due_cold_ms"],
+        ),
+        (
+            "next card, p99 (ms)",
+            result["next_card_ms"]["p99"],
+            anki["next_card_cached_ms"] if anki else ANKI["next_card_ms"],
+        ),
+        (
+            "answer incl. commit, median (ms)",
+            result["answer_ms"]["median"],
+            anki["ms_per_answer_loop"] if anki else ANKI["answer_ms"],
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'':{width}}  {'flipdeck':>10}  Anki 26.9.3"]
+    lines += [f"{name:{width}}  {ours:>10}  {theirs}" for name, ours, theirs in rows]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
