@@ -356,22 +356,30 @@ def side_by_side(result: dict) -> str:
         (
             "rebuild all derived state (s)",
             result["rebuild"]["rebuild_s"],
-            anki["fsrs_enable_s"] if anki else ANKI["rebuild_s"],
+            f"{anki['fsrs_enable_s']} (switch FSRS on, {anki['revlog_rows']} revlog rows)"
+            if anki
+            else ANKI["rebuild_s"],
         ),
         (
             "`flipdeck due` cold process, median (ms)",
             result["due_cold_ms"]["json"]["median"],
-            anki["import_open_first_card_ms"] if anki else ANKI["due_cold_ms"],
+            f"{anki['import_open_first_card_ms']} (import + open + first queue, in-process)"
+            if anki
+            else ANKI["due_cold_ms"],
         ),
         (
             "next card, p99 (ms)",
             result["next_card_ms"]["p99"],
-            anki["next_card_cached_ms"] if anki else ANKI["next_card_ms"],
+            f"{anki['next_card_cached_ms']} (second get_queued_cards)"
+            if anki
+            else ANKI["next_card_ms"],
         ),
         (
             "answer incl. commit, median (ms)",
             result["answer_ms"]["median"],
-            anki["ms_per_answer_loop"] if anki else ANKI["answer_ms"],
+            f"{anki['ms_per_answer_loop']} (fetch + answer, mean of 1000)"
+            if anki
+            else ANKI["answer_ms"],
         ),
     ]
     width = max(len(r[0]) for r in rows)

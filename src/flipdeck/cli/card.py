@@ -138,15 +138,30 @@ def edit(
             output.info("No change.")
 
 
-def _act(query: str, action, done: str, *, as_json: bool = False) -> None:
+def _act(
+    query: str,
+    action,
+    done: str,
+    *,
+    as_json: bool = False,
+    ask: str | None = None,
+    yes: bool = False,
+) -> None:
+    """Run ``action(col, card_ids)`` on the cards a query picks, in one transaction.
+
+    ``done`` is the report, formatted with ``changed`` and ``matched``; ``ask`` is a question
+    (formatted with ``matched``) to confirm first when several cards match.
+    """
     with collection() as col:
         ids = require_some(select_cards(col, query), "cards", query)
+        if ask and len(ids) > 1:
+            confirm(ask.format(matched=len(ids)), yes)
         with col.transaction():
             changed = action(col, ids)
     if as_json:
         output.print_json({"matched": len(ids), "changed": changed})
     else:
-        output.info(f"{done} {changed} of {len(ids)} card(s).")
+        output.info(done.format(changed=changed, matched=len(ids)))
 
 
 @card_app.command("suspend")
@@ -154,7 +169,12 @@ def suspend(query: Query, as_json: JsonOption = False) -> None:
     """Suspend cards: they leave the study queue until unsuspended."""
     from flipdeck.store import cards
 
-    _act(query, lambda col, ids: cards.set_suspended(col, ids, True), "Suspended", as_json=as_json)
+    _act(
+        query,
+        lambda col, ids: cards.set_suspended(col, ids, True),
+        "Suspended {changed} of {matched} card(s).",
+        as_json=as_json,
+    )
 
 
 @card_app.command("unsuspend")
@@ -163,7 +183,10 @@ def unsuspend(query: Query, as_json: JsonOption = False) -> None:
     from flipdeck.store import cards
 
     _act(
-        query, lambda col, ids: cards.set_suspended(col, ids, False), "Unsuspended", as_json=as_json
+        query,
+        lambda col, ids: cards.set_suspended(col, ids, False),
+        "Unsuspended {changed} of {matched} card(s).",
+        as_json=as_json,
     )
 
 
@@ -181,7 +204,12 @@ def flag(
     """Flag cards."""
     from flipdeck.store import cards
 
-    _act(query, lambda col, ids: cards.set_flag(col, ids, number), "Flagged", as_json=as_json)
+    _act(
+        query,
+        lambda col, ids: cards.set_flag(col, ids, number),
+        "Flagged {changed} of {matched} card(s).",
+        as_json=as_json,
+    )
 
 
 @card_app.command("bury")
@@ -199,7 +227,8 @@ def bury(
             return cards.unbury(col, ids, now)
         return cards.bury(col, ids, config.calendar(col).next_cutoff(now))
 
-    _act(query, action, "Unburied" if undo else "Buried", as_json=as_json)
+    verb = "Unburied" if undo else "Buried"
+    _act(query, action, verb + " {changed} of {matched} card(s).", as_json=as_json)
 
 
 @card_app.command("forget")
@@ -207,16 +236,14 @@ def forget(query: Query, yes: YesOption = False, as_json: JsonOption = False) ->
     """Reset cards to new (recorded as a manual event; their history is kept)."""
     from flipdeck.store import reviews
 
-    with collection() as col:
-        ids = require_some(select_cards(col, query), "cards", query)
-        if len(ids) > 1:
-            confirm(f"Reset {len(ids)} cards to new?", yes)
-        with col.transaction():
-            changed = reviews.forget(col, ids)
-    if as_json:
-        output.print_json({"matched": len(ids), "changed": changed})
-    else:
-        output.info(f"Reset {changed} card(s) to new.")
+    _act(
+        query,
+        reviews.forget,
+        "Reset {changed} card(s) to new.",
+        as_json=as_json,
+        ask="Reset {matched} cards to new?",
+        yes=yes,
+    )
 
 
 @card_app.command("set-due")
@@ -273,13 +300,11 @@ def delete(query: Query, yes: YesOption = False, as_json: JsonOption = False) ->
     """Delete cards (a note left with no cards goes too; review history is kept)."""
     from flipdeck.store import cards
 
-    with collection() as col:
-        ids = require_some(select_cards(col, query), "cards", query)
-        if len(ids) > 1:
-            confirm(f"Delete {len(ids)} cards?", yes)
-        with col.transaction():
-            changed = cards.delete(col, ids)
-    if as_json:
-        output.print_json({"matched": len(ids), "changed": changed})
-    else:
-        output.info(f"Deleted {changed} card(s).")
+    _act(
+        query,
+        cards.delete,
+        "Deleted {changed} card(s).",
+        as_json=as_json,
+        ask="Delete {matched} cards?",
+        yes=yes,
+    )
