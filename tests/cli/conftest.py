@@ -115,9 +115,9 @@ def cli(home, clock, monkeypatch) -> Cli:
     The collection in FLIPDECK_HOME is created up front in UTC, and every command opens it
     with the test's clock, so due dates and "today" are exact.
     """
+    from flipdeck.paths import collection_path
     from flipdeck.store import config
     from flipdeck.store.collection import Collection
-    from flipdeck.store.paths import collection_path
 
     original = Collection.open.__func__
 

@@ -24,9 +24,9 @@ def snapshot(home) -> dict[str, bytes]:
 def made(home):
     """A collection with a deck Lang holding one Basic note, uno/one (built in-process, which
     is quicker than two more subprocesses)."""
+    from flipdeck.paths import collection_path
     from flipdeck.store import decks, notes, notetypes
     from flipdeck.store.collection import Collection
-    from flipdeck.store.paths import collection_path
 
     with Collection.open(collection_path()) as col, col.transaction():
         deck = decks.create(col, "Lang")

@@ -111,7 +111,7 @@ def settings(
 @app.command("paths")
 def paths(as_json: output.JsonOption = False) -> None:
     """Where flipdeck keeps its files (FLIPDECK_HOME moves them all)."""
-    from flipdeck.store import paths as store_paths
+    from flipdeck import paths as store_paths
 
     data = {"home": str(store_paths.home()), "collection": str(store_paths.collection_path())}
     if as_json:

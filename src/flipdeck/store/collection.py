@@ -90,7 +90,7 @@ class Collection:
         a damaged file or one from a newer flipdeck is refused untouched.
         """
         if path is None:
-            from flipdeck.store.paths import collection_path
+            from flipdeck.paths import collection_path
 
             path = collection_path()
         path = Path(path)

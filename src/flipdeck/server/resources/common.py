@@ -1,0 +1,87 @@
+"""Provides what resources share: JSON responses, body validation, and the JSON shapes of
+users and devices."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import falcon
+
+from flipdeck.server import validation
+from flipdeck.server.errors import ApiError
+
+
+def respond(resp, data, status: int = 200, *, no_store: bool = False) -> None:
+    """A JSON body."""
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps(data, ensure_ascii=False)
+    if no_store:
+        resp.set_header("Cache-Control", "no-store")
+
+
+def body(req, fields, *, partial: bool = False) -> dict:
+    """The validated JSON body (an absent body is an empty object)."""
+    data = req.context.json
+    return validation.parse({} if data is None else data, fields, partial=partial)
+
+
+def iso(seconds: int | None) -> str | None:
+    """Epoch seconds as RFC 3339 UTC."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def user_json(user) -> dict:
+    """A user as the API shows it (to themselves or an admin)."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "role": user.role,
+        "display_name": user.display_name,
+        "bio": user.bio,
+        "avatar_url": user.avatar_url,
+        "timezone": user.timezone,
+        "created_at": iso(user.created_at),
+    }
+
+
+def device_json(family, current_id: str | None) -> dict:
+    """A signed-in device."""
+    return {
+        "id": family.id,
+        "name": family.name,
+        "user_agent": family.user_agent,
+        "created_at": iso(family.created_at),
+        "last_used_at": iso(family.last_used_at),
+        "expires_at": iso(family.expires_at),
+        "current": family.id == current_id,
+    }
+
+
+def token_response(resp, pair, status: int = 200) -> None:
+    """A token pair and the user (never cached: rule 5)."""
+    respond(
+        resp,
+        {
+            "access": pair.access,
+            "refresh": pair.refresh,
+            "token_type": "Bearer",
+            "expires_in": pair.expires_in,
+            "user": user_json(pair.user),
+        },
+        status,
+        no_store=True,
+    )
+
+
+def require_role(req, *roles: str) -> None:
+    """403 unless the caller (read from the database this request) has one of ``roles``."""
+    if req.context.user is None or req.context.user.role not in roles:
+        from flipdeck.server import logs
+
+        logs.event("authz_denied", reason="role")
+        raise ApiError("forbidden", "Your role does not allow this.")

@@ -1,0 +1,407 @@
+"""Provides accounts, device sign-ins and their tokens (security.md rules 4–19).
+
+Every sign-in starts a *family* (one per device): an access token naming it (``sid``) and a
+refresh token. Each refresh consumes the presented token with one conditional ``UPDATE`` (so
+across workers and hosts exactly one request wins) and returns a new pair. Presenting a consumed
+token again is reuse and revokes the family, except within the grace window after a rotation,
+when it yields a sibling pair, so a lost response never logs a device out.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+
+import peewee
+
+from flipdeck.core.ids import uuid7
+from flipdeck.server import logs, tokens
+from flipdeck.server.config import Config
+from flipdeck.server.db import database
+from flipdeck.server.errors import ApiError
+from flipdeck.server.models import Family, LoginState, RefreshToken, User
+from flipdeck.server.passwords import Hasher, check_policy
+
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="flipdeck", error="invalid_token"'}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A token response."""
+
+    access: str
+    refresh: str
+    expires_in: int
+    user: User
+    family: Family
+
+
+def login_key(name: str) -> str:
+    """The normalised login name lockouts are keyed by (known users or not)."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()[:254]
+
+
+def _now(config: Config) -> int:
+    return int(config.clock())
+
+
+def _start_family(config: Config, issuer, user: User, device: str, agent: str) -> Pair:
+    now = _now(config)
+    family = Family.create(
+        id=uuid7(),
+        user=user,
+        name=device[:100],
+        user_agent=agent[:256],
+        created_at=now,
+        expires_at=now + config.refresh_ttl,
+        last_used_at=now,
+    )
+    return _issue(config, issuer, user, family, parent=None)
+
+
+def _issue(config: Config, issuer, user: User, family: Family, parent: str | None) -> Pair:
+    token, digest = tokens.new_refresh_token()
+    RefreshToken.create(digest=digest, family=family, parent=parent, issued_at=_now(config))
+    access = issuer.access_token(user.id, family.id, user.token_version)
+    return Pair(access, token, config.access_ttl, user, family)
+
+
+# -- registration and sign-in ----------------------------------------------------------------
+
+
+def register(
+    config: Config,
+    issuer,
+    hasher: Hasher,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    device: str = "",
+    agent: str = "",
+) -> Pair:
+    """Create an account and sign it in at once."""
+    name = username.strip().lower()  # usernames are ASCII (validation), kept lowercased
+    mail = email.strip().lower()
+    value = check_policy(password, username=name, email=mail, pointer="/password")
+    if User.select().where(User.username == name).exists():
+        raise ApiError("username_taken", f"The username {name!r} is taken.")
+    if User.select().where(User.email == mail).exists():
+        raise ApiError("email_taken", "That e-mail address is already registered.")
+    password_hash = hasher.hash(value)
+    now = _now(config)
+    try:
+        with database.atomic():
+            user = User.create(
+                id=uuid7(),
+                username=name,
+                email=mail,
+                password_hash=password_hash,
+                display_name=username.strip(),
+                created_at=now,
+                updated_at=now,
+            )
+            pair = _start_family(config, issuer, user, device, agent)
+    except peewee.IntegrityError:
+        raise ApiError("conflict", "That username or e-mail address was just taken.") from None
+    logs.event("registered", user=user.id)
+    return pair
+
+
+def _lock_headers(seconds: int) -> dict[str, str]:
+    return {"Retry-After": str(max(1, seconds))}
+
+
+def login(
+    config: Config,
+    issuer,
+    hasher: Hasher,
+    counter,
+    *,
+    login: str,
+    password: str,
+    ip: str,
+    device: str = "",
+    agent: str = "",
+) -> Pair:
+    """Check a password (rate limits and lockouts first, no hash while locked) and sign in."""
+    now = _now(config)
+    limits = config.limits
+    key = login_key(login)
+    ip_failures = counter.peek(f"loginfail-ip:{ip}", 3600, now)
+    if ip_failures.count >= limits.failed_logins_per_ip_hour:
+        raise ApiError(
+            "rate_limited",
+            "Too many failed sign-ins from your address.",
+            headers=_lock_headers(ip_failures.resets_at - now),
+        )
+    state = LoginState.get_or_none(LoginState.name == key)
+    if state is not None and state.locked_until > now:
+        raise ApiError(
+            "login_locked",
+            "Too many failed sign-ins for this account; wait and retry.",
+            headers=_lock_headers(state.locked_until - now),
+        )
+    account_failures = counter.peek(f"loginfail-acct:{key}", 3600, now)
+    if account_failures.count >= limits.failures_per_account_hour:
+        raise ApiError(
+            "login_locked",
+            "Too many failed sign-ins for this account this hour.",
+            headers=_lock_headers(account_failures.resets_at - now),
+        )
+    user = User.get_or_none((User.username == key) | (User.email == key))
+    ok = hasher.verify(
+        password if isinstance(password, str) else "", user.password_hash if user else None
+    )
+    if not ok or user is None or user.disabled:
+        _record_failure(config, counter, key, ip)
+        raise ApiError("invalid_credentials", "Wrong login or password.")
+    with database.atomic():
+        LoginState.delete().where(LoginState.name == key).execute()
+        if hasher.needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
+            user.save(only=[User.password_hash])
+        pair = _start_family(config, issuer, user, device, agent)
+    logs.event("login_succeeded", user=user.id)
+    return pair
+
+
+def _record_failure(config: Config, counter, key: str, ip: str) -> None:
+    now = _now(config)
+    limits = config.limits
+    counter.hit(f"loginfail-ip:{ip}", 3600, now)
+    counter.hit(f"loginfail-acct:{key}", 3600, now)
+    with database.atomic():
+        state = LoginState.get_or_none(LoginState.name == key)
+        failures = (state.failures if state else 0) + 1
+        locked_until = 0
+        if failures >= limits.lockout_threshold:
+            delay = min(2 ** (failures - limits.lockout_threshold), limits.lockout_max_seconds)
+            locked_until = now + delay
+        (
+            LoginState.insert(
+                name=key, failures=failures, locked_until=locked_until, updated_at=now
+            )
+            .on_conflict(
+                conflict_target=[LoginState.name],
+                update={
+                    LoginState.failures: failures,
+                    LoginState.locked_until: locked_until,
+                    LoginState.updated_at: now,
+                },
+            )
+            .execute()
+        )
+    logs.event("login_failed", logging.WARNING, login=key[:64], client_ip=ip)
+    if locked_until:
+        logs.event("lockout_started", logging.WARNING, login=key[:64], reason=str(failures))
+
+
+# -- refresh, logout ---------------------------------------------------------------------------
+
+
+def refresh(config: Config, issuer, presented: str) -> Pair:
+    """Rotate a refresh token (rules 7–10)."""
+    if not isinstance(presented, str) or not presented or len(presented) > 512:
+        raise ApiError("invalid_refresh_token", headers=_UNAUTHORIZED)
+    digest = tokens.digest(presented)
+    now = _now(config)
+    with database.atomic():
+        row = (
+            RefreshToken.select(RefreshToken, Family, User)
+            .join(Family)
+            .join(User)
+            .where(RefreshToken.digest == digest)
+            .first()
+        )
+        if row is None:
+            raise ApiError("invalid_refresh_token", headers=_UNAUTHORIZED)
+        family, user = row.family, row.family.user
+        if family.revoked_at is not None or family.expires_at <= now or user.disabled:
+            raise ApiError("invalid_refresh_token", headers=_UNAUTHORIZED)
+        claimed = (
+            RefreshToken.update(used_at=now, consumed_by="rotation")
+            .where((RefreshToken.digest == digest) & RefreshToken.used_at.is_null())
+            .execute()
+        )
+        if claimed == 1:
+            # this token is now the family's past; its unused siblings are spent with it
+            if row.parent is not None:
+                (
+                    RefreshToken.update(used_at=now, consumed_by="sibling")
+                    .where(
+                        (RefreshToken.parent == row.parent)
+                        & (RefreshToken.digest != digest)
+                        & RefreshToken.used_at.is_null()
+                    )
+                    .execute()
+                )
+            Family.update(last_used_at=now).where(Family.id == family.id).execute()
+            pair = _issue(config, issuer, user, family, parent=digest)
+            logs.event("refresh_rotated", family_id=family.id)
+            return pair
+        current = RefreshToken.get(RefreshToken.digest == digest)
+        moved_on = (
+            RefreshToken.select()
+            .where((RefreshToken.parent == digest) & (RefreshToken.consumed_by == "rotation"))
+            .exists()
+        )
+        in_grace = (
+            current.consumed_by == "rotation"
+            and now - (current.used_at or 0) <= config.refresh_grace
+            and not moved_on
+        )
+        if in_grace:
+            pair = _issue(config, issuer, user, family, parent=digest)
+            logs.event("refresh_rotated", family_id=family.id, reason="grace")
+            return pair
+    # reuse: outside the transaction above, so the revocation is not rolled back
+    revoke_family(config, family.id, "reuse")
+    logs.event("refresh_reuse_detected", logging.WARNING, family_id=family.id)
+    raise ApiError("invalid_refresh_token", headers=_UNAUTHORIZED)
+
+
+def revoke_family(config: Config, family_id: str, reason: str) -> None:
+    """End one device's sign-in: its refresh tokens and (rule 4) its access tokens."""
+    with database.atomic():
+        Family.update(revoked_at=_now(config), revoke_reason=reason).where(
+            (Family.id == family_id) & Family.revoked_at.is_null()
+        ).execute()
+
+
+def logout(config: Config, family: Family) -> None:
+    """Sign this device out."""
+    revoke_family(config, family.id, "logout")
+    logs.event("logout", family_id=family.id)
+
+
+def logout_all(config: Config, user: User) -> None:
+    """Sign every device out and invalidate every access token (``ver`` bump)."""
+    now = _now(config)
+    with database.atomic():
+        Family.update(revoked_at=now, revoke_reason="logout_all").where(
+            (Family.user == user.id) & Family.revoked_at.is_null()
+        ).execute()
+        User.update(token_version=User.token_version + 1, updated_at=now).where(
+            User.id == user.id
+        ).execute()
+    logs.event("logout_all")
+
+
+def change_password(
+    config: Config,
+    issuer,
+    hasher: Hasher,
+    user: User,
+    family: Family,
+    *,
+    current: str,
+    new: str,
+) -> Pair:
+    """Change the password (the current one required); other devices are signed out and this
+    one gets a fresh pair (rule 12)."""
+    if not hasher.verify(current if isinstance(current, str) else "", user.password_hash):
+        raise ApiError("invalid_credentials", "The current password is wrong.")
+    value = check_policy(new, username=user.username, email=user.email, pointer="/new_password")
+    password_hash = hasher.hash(value)
+    now = _now(config)
+    with database.atomic():
+        User.update(
+            password_hash=password_hash, token_version=User.token_version + 1, updated_at=now
+        ).where(User.id == user.id).execute()
+        Family.update(revoked_at=now, revoke_reason="password_changed").where(
+            (Family.user == user.id) & (Family.id != family.id) & Family.revoked_at.is_null()
+        ).execute()
+        user = User.get_by_id(user.id)
+        RefreshToken.update(used_at=now, consumed_by="password").where(
+            (RefreshToken.family == family.id) & RefreshToken.used_at.is_null()
+        ).execute()
+        pair = _issue(config, issuer, user, family, parent=None)
+    logs.event("password_changed")
+    return pair
+
+
+# -- every authenticated request -------------------------------------------------------------
+
+
+def authenticate(issuer, token: str, config: Config) -> tuple[User, Family]:
+    """The user and device sign-in an access token speaks for, read fresh (rule 4)."""
+    try:
+        claims = issuer.decode(token)
+    except tokens.InvalidToken as error:
+        logs.event("authz_denied", logging.INFO, reason=str(error))
+        raise ApiError("invalid_token", headers=_UNAUTHORIZED) from None
+    row = (
+        Family.select(Family, User)
+        .join(User)
+        .where((Family.id == claims["sid"]) & (Family.user == claims["sub"]))
+        .first()
+    )
+    now = _now(config)
+    if (
+        row is None
+        or row.revoked_at is not None
+        or row.expires_at <= now
+        or row.user.disabled
+        or type(claims["ver"]) is not int
+        or claims["ver"] != row.user.token_version
+    ):
+        raise ApiError("invalid_token", headers=_UNAUTHORIZED)
+    return row.user, row
+
+
+# -- profile, devices, administration -----------------------------------------------------------
+
+
+def update_profile(config: Config, user: User, changes: dict) -> User:
+    """Change the caller's display name, bio, avatar URL or time zone."""
+    if changes:
+        changes["updated_at"] = _now(config)
+        User.update(**changes).where(User.id == user.id).execute()
+    return User.get_by_id(user.id)
+
+
+def revoke_device(config: Config, user: User, family_id: str) -> None:
+    """Sign one of the caller's devices out; someone else's device is simply not found."""
+    family = Family.get_or_none((Family.id == family_id) & (Family.user == user.id))
+    if family is None or family.revoked_at is not None:
+        raise ApiError("not_found", "No such device.")
+    revoke_family(config, family.id, "revoked")
+
+
+def set_role(config: Config, admin: User, user_id: str, role: str) -> User:
+    """An admin changes a user's role (effective from that user's next request)."""
+    target = User.get_or_none(User.id == user_id)
+    if target is None:
+        raise ApiError("not_found", "No such user.")
+    User.update(role=role, updated_at=_now(config)).where(User.id == user_id).execute()
+    logs.event("role_changed", user=user_id, reason=role)
+    return User.get_by_id(user_id)
+
+
+def purge(config: Config, counter) -> dict[str, int]:
+    """Delete expired and revoked sign-ins and old counters (idempotent; rule 13)."""
+    now = _now(config)
+    with database.atomic():
+        dead = Family.select(Family.id).where(
+            (Family.expires_at <= now) | (Family.revoked_at.is_null(False))
+        )
+        tokens_gone = RefreshToken.delete().where(RefreshToken.family.in_(dead)).execute()
+        families_gone = (
+            Family.delete()
+            .where((Family.expires_at <= now) | (Family.revoked_at.is_null(False)))
+            .execute()
+        )
+        locks_gone = (
+            LoginState.delete()
+            .where((LoginState.locked_until <= now) & (LoginState.updated_at <= now - 86_400))
+            .execute()
+        )
+    counters_gone = counter.purge(now)
+    return {
+        "families": families_gone,
+        "refresh_tokens": tokens_gone,
+        "login_states": locks_gone,
+        "rate_windows": counters_gone,
+    }
