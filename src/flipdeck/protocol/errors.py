@@ -34,6 +34,7 @@ _TABLE = [
     ErrorCode("invalid_refresh_token", 401, "The refresh token is invalid, expired or revoked"),
     ErrorCode("invalid_credentials", 401, "Wrong login or password"),
     ErrorCode("forbidden", 403, "Not allowed"),
+    ErrorCode("wrong_password", 403, "The current password is wrong"),
     ErrorCode("not_found", 404, "Not found"),
     ErrorCode("method_not_allowed", 405, "Method not allowed"),
     ErrorCode("conflict", 409, "Conflict"),
@@ -49,6 +50,7 @@ _TABLE = [
     ErrorCode("internal_error", 500, "Internal error"),
     ErrorCode("database_unavailable", 503, "The database is unavailable"),
     ErrorCode("server_busy", 503, "The server is busy"),
+    ErrorCode("service_unavailable", 503, "A service the server depends on is unavailable"),
 ]
 
 ERRORS: dict[str, ErrorCode] = {e.code: e for e in _TABLE}

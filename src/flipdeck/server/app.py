@@ -73,10 +73,13 @@ def create_app(config: Config) -> falcon.App:
                 expose_headers=["X-Request-ID", "Retry-After", "X-Response-Time"],
             )
         )
+    # body headers (413/415), then who is asking and whether they may, then the body itself
+    body = JsonBody(config)
     middleware += [
-        JsonBody(config),
-        Authentication(config, issuer),
+        body.check,
+        Authentication(config, issuer, state.counter),
         RateLimits(config, state.counter),
+        body,
         ConnectionMiddleware(),
     ]
     app = falcon.App(middleware=middleware)

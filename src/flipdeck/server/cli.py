@@ -6,6 +6,7 @@ is the only mode that may generate its own secret key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -26,13 +27,30 @@ app = typer.Typer(
 
 
 def _config(dev: bool = False):
+    """The configuration, with ``FLIPDECK_DATABASE_URL`` checked too (nothing connects); a bad
+    setting is a one-line error naming the variable and exit code 78 (EX_CONFIG)."""
     from flipdeck.server.config import Config, ConfigError
+    from flipdeck.server.db import open_database
 
     try:
-        return Config.from_env(dev=dev)
+        config = Config.from_env(dev=dev)
+        open_database(config)
     except ConfigError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(78) from None
+    return config
+
+
+@contextlib.contextmanager
+def _database_answers():
+    """A database that cannot be reached is a one-line error and exit code 1."""
+    from flipdeck.server.db import UNAVAILABLE
+
+    try:
+        yield
+    except UNAVAILABLE as error:
+        typer.echo(f"error: the database does not answer: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _version(value: bool) -> None:
@@ -87,6 +105,10 @@ def serve(
             self.cfg.set("timeout", 30)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("worker_class", "sync")
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25.1 otherwise opens a control socket at a fixed path in $HOME
+                # (or $XDG_RUNTIME_DIR), shared by every instance on the host; nothing uses it
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             from flipdeck.server.app import create_app
@@ -101,8 +123,14 @@ def _migrate(config) -> list[str]:
     from flipdeck.server.db import open_database
 
     db = open_database(config)
-    with db.connection_context():
-        return migrations.run(db)
+    try:
+        with _database_answers(), db.connection_context():
+            return migrations.run(db)
+    finally:
+        # `serve` migrates in the gunicorn master: a pooled PostgreSQL connection left open
+        # there would idle for the server's lifetime and be inherited by every forked worker
+        if hasattr(db, "close_all"):
+            db.close_all()
 
 
 @app.command()
@@ -141,7 +169,7 @@ def create_user(
     from flipdeck.server.tokens import TokenIssuer
 
     try:
-        with database.connection_context():
+        with _database_answers(), database.connection_context():
             pair = accounts.register(
                 config,
                 TokenIssuer(config),
@@ -154,7 +182,11 @@ def create_user(
             User.update(role=role).where(User.id == pair.user.id).execute()
             accounts.revoke_family(config, pair.family.id, "create-user")
     except ApiError as error:
-        detail = "; ".join(e["detail"] for e in error.errors or []) or error.detail
+        detail = (
+            "; ".join(f"{e['pointer'].lstrip('/')} {e['detail']}".strip() for e in error.errors)
+            if error.errors
+            else error.detail
+        )
         typer.echo(f"error: {detail}", err=True)
         raise typer.Exit(1) from None
     typer.echo(json.dumps({"id": pair.user.id, "username": pair.user.username, "role": role}))
@@ -165,16 +197,12 @@ def check() -> None:
     """Check the configuration and that the database answers and is migrated."""
     config = _config()
     from flipdeck.server import migrations
-    from flipdeck.server.db import UNAVAILABLE, open_database
+    from flipdeck.server.db import open_database
 
     db = open_database(config)
-    try:
-        with db.connection_context():
-            db.execute_sql("SELECT 1").fetchone()
-            pending = migrations.pending(db)
-    except UNAVAILABLE as error:
-        typer.echo(f"error: the database does not answer: {error}", err=True)
-        raise typer.Exit(1) from None
+    with _database_answers(), db.connection_context():
+        db.execute_sql("SELECT 1").fetchone()
+        pending = migrations.pending(db)
     if pending:
         typer.echo(
             f"error: pending migrations: {', '.join(pending)}; run `flipdeck-server migrate`",
@@ -201,8 +229,9 @@ def purge() -> None:
     from flipdeck.server.services import accounts
 
     open_database(config)
-    with database.connection_context():
-        typer.echo(json.dumps(accounts.purge(config, counter(config.redis_url))))
+    with _database_answers(), database.connection_context():
+        counts = accounts.purge(config, counter(config.redis_url))
+    typer.echo(json.dumps(counts))
 
 
 def main() -> None:

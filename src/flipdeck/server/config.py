@@ -19,6 +19,8 @@ from pathlib import Path
 from flipdeck.paths import home
 
 MIN_SECRET_BYTES = 32
+MAX_LEEWAY = 5
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
@@ -93,6 +95,17 @@ class Config:
                 f"FLIPDECK_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes "
                 f"(it has {len(self.secret_key)}); make one with `openssl rand -hex 32`"
             )
+        for number, key in enumerate(self.old_secret_keys, 1):
+            # a retired key still verifies tokens, so it must be as strong as the current one
+            if len(key) < MIN_SECRET_BYTES:
+                raise ConfigError(
+                    f"FLIPDECK_OLD_SECRET_KEYS: key {number} must be at least "
+                    f"{MIN_SECRET_BYTES} bytes (it has {len(key)})"
+                )
+        if not 0 <= self.leeway <= MAX_LEEWAY:
+            raise ConfigError(f"the token leeway must be 0–{MAX_LEEWAY} s (rule 3)")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"FLIPDECK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, dev: bool = False) -> Config:

@@ -85,7 +85,7 @@ def handle_http_error(req, resp, ex: falcon.HTTPError, params) -> None:
 
 
 def handle_database_error(req, resp, ex: Exception, params) -> None:
-    log.warning("database unavailable: %s", type(ex).__name__, extra={"event": "db_error"})
+    log.warning("database unavailable: %s: %s", type(ex).__name__, ex, extra={"event": "db_error"})
     _write(
         req,
         resp,
@@ -104,10 +104,21 @@ def handle_unexpected(req, resp, ex: Exception, params) -> None:
     _write(req, resp, ERRORS["internal_error"], "Something went wrong on our side.")
 
 
+def serialize_http_error(req, resp, ex: falcon.HTTPError) -> None:
+    """Falcon's own serializer, should it ever run (the handlers below answer every error
+    first): the same problem document, never Falcon's default JSON."""
+    code = getattr(ex, "code", None)
+    error = ERRORS.get(code) if isinstance(code, str) else None
+    error = error or BY_STATUS.get(ex.status_code) or ErrorCode("http_error", ex.status_code, "")
+    resp.content_type = PROBLEM_JSON
+    resp.text = json.dumps(problem(req, error, ex.description or error.title))
+
+
 def install(app: falcon.App) -> None:
     """Register the handlers, most general first (Falcon picks the most specific)."""
     from flipdeck.server.db import UNAVAILABLE
 
+    app.set_error_serializer(serialize_http_error)
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(falcon.HTTPError, handle_http_error)
     for kind in UNAVAILABLE:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 
@@ -31,6 +32,22 @@ _FIELDS = (
 )
 
 
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)\b(secret|password|passwd|pwd|token|api[_-]?key|authorization|cookie)"
+    r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&)]+)"
+)
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+
+
+def scrub(text: str) -> str:
+    """``text`` with what looks like a secret replaced: ``secret=…``-style assignments, bearer
+    credentials and JWTs (exception messages and tracebacks can carry them, rule 25)."""
+    text = _JWT.sub("[redacted-jwt]", text)
+    text = _BEARER.sub("Bearer [redacted]", text)
+    return _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON line."""
 
@@ -40,7 +57,7 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "event": getattr(record, "event", None) or "log",
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
         }
         context = request_context.get() or {}
         for key in ("request_id", "user_id", "device_id"):
@@ -49,12 +66,20 @@ class JsonFormatter(logging.Formatter):
             if key != "event" and hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=True, default=str)
 
 
 def configure(level: str, stream=None) -> None:
-    """Send flipdeck's server logs, as JSON lines, to ``stream`` (stderr by default)."""
+    """Send flipdeck's server logs, as JSON lines, to ``stream`` (stderr by default).
+
+    The record attributes these lines never use (caller, thread, process) are not collected:
+    the logging HOWTO's "Optimization" switches, worth ~20 µs on every access-log line.
+    """
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logger = logging.getLogger("flipdeck.server")
     for handler in list(logger.handlers):
         if getattr(handler, "_flipdeck", False):

@@ -19,6 +19,7 @@ from flipdeck.core.ids import uuid7
 from flipdeck.server import logs
 from flipdeck.server.config import Config
 from flipdeck.server.errors import ApiError
+from flipdeck.server.ratelimit import address_key
 
 log = logging.getLogger("flipdeck.server")
 
@@ -87,29 +88,73 @@ def _trusted(address: str, config: Config) -> bool:
 class JsonBody:
     """Body limits (413 before reading), JSON-only writes (415), strict JSON parsing (400).
 
-    The parsed body is ``req.context.json`` (``None`` when the request has no body).
+    Two steps, so that nothing is read for a caller who may not send it: the headers are
+    checked first (:meth:`check`, installed before authentication), the body is read and
+    parsed last (:meth:`process_resource`, after authentication and rate limits). The parsed
+    body is ``req.context.json`` (``None`` when the request has no body, or when it is JSON
+    ``null``: ``req.context.has_body`` tells them apart).
     """
 
     def __init__(self, config: Config) -> None:
         self.config = config
 
-    def process_resource(self, req, resp, resource, params) -> None:
-        req.context.json = None
+    def _declared(self, req, resource) -> tuple[int, int | None, bool] | None:
+        """``(limit, length, chunked)`` for a write that carries a body, else ``None``."""
         if req.method not in ("POST", "PUT", "PATCH"):
-            return
+            return None
         limit = getattr(resource, "max_body", None) or self.config.max_body
         length = req.content_length
+        chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
         if length is not None and length > limit:
             raise ApiError("payload_too_large", f"The body may be at most {limit} bytes.")
-        chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
         if not length and not chunked:
-            return
+            return None
         if not _JSON.match(req.content_type or ""):
             raise ApiError("unsupported_media_type", "Send the body as application/json (UTF-8).")
-        raw = req.bounded_stream.read(limit + 1)
+        return limit, length, chunked
+
+    @property
+    def check(self) -> _BodyHeaders:
+        """The header-only step, as a middleware of its own."""
+        return _BodyHeaders(self)
+
+    def process_resource(self, req, resp, resource, params) -> None:
+        req.context.json = None
+        req.context.has_body = False
+        declared = self._declared(req, resource)
+        if declared is None:
+            return
+        limit, length, _chunked = declared
+        # Falcon's bounded_stream reads nothing when there is no Content-Length, so a chunked
+        # body is read from the server's (de-chunking) stream, never more than limit + 1 bytes.
+        raw = req.bounded_stream.read(limit + 1) if length else _read_at_most(req.stream, limit + 1)
         if len(raw) > limit:
             raise ApiError("payload_too_large", f"The body may be at most {limit} bytes.")
         req.context.json = parse_json(raw)
+        req.context.has_body = True  # tells a JSON ``null`` body from no body at all
+
+
+class _BodyHeaders:
+    """413 and 415 from the headers alone, before anyone is authenticated."""
+
+    def __init__(self, body: JsonBody) -> None:
+        self._body = body
+
+    def process_resource(self, req, resp, resource, params) -> None:
+        if resource is not None:
+            self._body._declared(req, resource)
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    """Up to ``size`` bytes of a stream whose length is unknown (``read(n)`` may return less)."""
+    chunks, total = [], 0
+    while total < size:
+        chunk = stream.read(min(size - total, 64 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _reject_constant(name: str):
@@ -122,7 +167,7 @@ def parse_json(raw: bytes):
         text = raw.decode("utf-8")
         if _depth(text) > _MAX_DEPTH:
             raise ValueError("nested too deeply")
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         detail = (
             "The body is not UTF-8."
@@ -134,6 +179,22 @@ def parse_json(raw: bytes):
             )
         )
         raise ApiError("malformed_json", detail) from None
+    if _SURROGATE.search(text) and _has_lone_surrogate(data):
+        # "\ud800" is valid JSON syntax but no valid text: it cannot be encoded as UTF-8 (the
+        # password hash, the database and the logs would all fail on it later with a 500)
+        raise ApiError("malformed_json", "The body contains an unpaired UTF-16 surrogate escape.")
+    return data
+
+
+_SURROGATE = re.compile(r"\\[uU][dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(data) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _depth(text: str) -> int:
@@ -162,14 +223,33 @@ class Authentication:
     """Bearer access tokens (security.md rules 4–5), checked against the database on every
     request: the user (role, disabled, token version) and the device's family in one query."""
 
-    def __init__(self, config: Config, issuer) -> None:
+    def __init__(self, config: Config, issuer, counter=None) -> None:
+        from flipdeck.server.ratelimit import counter as make_counter
+
         self.config = config
         self.issuer = issuer
+        self.counter = counter if counter is not None else make_counter(config.redis_url)
 
     def process_resource(self, req, resp, resource, params) -> None:
         mode = getattr(resource, "auth", "required")
         if resource is None or mode is None or req.method == "OPTIONS":
             return
+        try:
+            self._authenticate(req, mode)
+        except ApiError:
+            # a request whose token is missing or refused is anonymous: it spends the per-IP
+            # budget (RateLimits never sees it), so bad tokens cannot be sent without limit
+            if getattr(resource, "rate", "default") is not None:
+                _check_budget(
+                    self.counter,
+                    f"ip:{address_key(req.context.client_ip)}",
+                    3600,
+                    self.config.limits.anonymous_per_hour,
+                    self.config.clock(),
+                )
+            raise
+
+    def _authenticate(self, req, mode: str) -> None:
         header = req.get_header("Authorization")
         if header is None:
             if mode == "optional":
@@ -203,6 +283,7 @@ class RateLimits:
     def __init__(self, config: Config, counter) -> None:
         self.config = config
         self.counter = counter
+        self.user_budgets = Reservations(counter)
 
     def process_resource(self, req, resp, resource, params) -> None:
         kind = getattr(resource, "rate", "default")
@@ -210,20 +291,71 @@ class RateLimits:
             return
         limits = self.config.limits
         now = self.config.clock()
-        checks = []
         if kind == "auth":
-            checks.append((f"auth:{req.context.client_ip}", 60, limits.auth_per_minute))
+            address = address_key(req.context.client_ip)
+            _check_budget(self.counter, f"auth:{address}", 60, limits.auth_per_minute, now)
         if req.context.user is not None:
-            checks.append((f"user:{req.context.user.id}", 3600, limits.user_per_hour))
+            key = f"user:{req.context.user.id}"
+            if not self.user_budgets.take(key, 3600, limits.user_per_hour, now):
+                _refuse(key, 3600, now)
         else:
-            checks.append((f"ip:{req.context.client_ip}", 3600, limits.anonymous_per_hour))
-        for key, window, limit in checks:
-            hit = self.counter.hit(key, window, now)
-            if hit.count > limit:
-                retry = max(1, int(hit.resets_at - now))
-                logs.event("rate_limited", logging.WARNING, reason=key.split(":")[0])
-                raise ApiError(
-                    "rate_limited",
-                    f"Too many requests; retry in {retry} s.",
-                    headers={"Retry-After": str(retry)},
-                )
+            address = address_key(req.context.client_ip)
+            _check_budget(self.counter, f"ip:{address}", 3600, limits.anonymous_per_hour, now)
+
+
+def _check_budget(counter, key: str, window: int, limit: int, now: float) -> None:
+    """Spend one request of ``key``'s budget; 429 with ``Retry-After`` once it is spent."""
+    hit = counter.hit(key, window, now)
+    if hit.count > limit:
+        _refuse(key, window, now)
+
+
+def _refuse(key: str, window: int, now: float):
+    resets_at = int(now) // window * window + window
+    retry = max(1, int(resets_at - now))
+    logs.event("rate_limited", logging.WARNING, reason=key.split(":")[0])
+    raise ApiError(
+        "rate_limited",
+        f"Too many requests; retry in {retry} s.",
+        headers={"Retry-After": str(retry)},
+    )
+
+
+class Reservations:
+    """A worker's share of a shared budget, claimed from the counter a block at a time.
+
+    A signed-in client's budget is large (1,000 an hour), and writing the shared counter on
+    every request would make the limiter the most expensive part of a request. So a worker
+    claims several units with one atomic increment and spends them locally. The budget still
+    holds across every worker and host: units are only ever served after the shared counter
+    has been incremented past them, so at most ``limit`` requests pass in a window. Blocks
+    shrink as the budget runs low (down to single units), so near the limit it is exact;
+    units a worker holds unspent are simply lost when the window ends (stricter, never
+    looser).
+    """
+
+    MAX_BLOCK = 32
+
+    def __init__(self, counter) -> None:
+        self.counter = counter
+        self._held: dict[str, tuple[int, int, int]] = {}  # key -> (window start, units, seen)
+
+    def take(self, key: str, window: int, limit: int, now: float) -> bool:
+        """Spend one unit of ``key``'s budget; ``False`` when it is spent."""
+        start = int(now) // window * window
+        held_start, units, seen = self._held.get(key, (start, 0, 0))
+        if held_start != start:
+            units, seen = 0, 0
+        if units > 0:
+            self._held[key] = (start, units - 1, seen)
+            return True
+        block = max(1, min(self.MAX_BLOCK, (limit - seen) // 8))
+        hit = self.counter.hit(key, window, now, amount=block)
+        granted = min(block, limit - (hit.count - block))  # units of this block within budget
+        if granted <= 0:
+            self._held[key] = (start, 0, hit.count)
+            return False
+        self._held[key] = (start, granted - 1, hit.count)
+        if len(self._held) > 10_000:  # forget the oldest clients
+            self._held.pop(next(iter(self._held)))
+        return True

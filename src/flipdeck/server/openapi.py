@@ -7,6 +7,7 @@ from __future__ import annotations
 from flipdeck import __version__
 from flipdeck.protocol.errors import ERRORS
 from flipdeck.server.models import ROLES
+from flipdeck.server.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE
 
 _TIME = {"type": "string", "format": "date-time"}
 _ID = {"type": "string", "format": "uuid"}
@@ -129,12 +130,55 @@ SCHEMAS = {
 
 _PROBLEM = {"application/problem+json": {"schema": _ref("Problem")}}
 
+HEADERS = {
+    "X-Request-ID": {
+        "description": "The request's id (a sane inbound one is echoed); it is in every log line",
+        "required": True,
+        "schema": {"type": "string", "minLength": 8, "maxLength": 64},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "WWW-Authenticate": {
+        "description": 'The Bearer challenge (RFC 6750), e.g. Bearer realm="flipdeck"',
+        "required": True,
+        "schema": {"type": "string", "pattern": "^Bearer "},
+    },
+}
 
-def _responses(ok: dict, *codes: int) -> dict:
-    out = dict(ok)
+
+def _header(name: str) -> dict:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _headers(code: int, challenge: bool) -> dict:
+    """The headers a response with this status always carries."""
+    names = ["X-Request-ID"]
+    if code in (429, 503):
+        names.append("Retry-After")
+    if code == 401 and challenge:
+        names.append("WWW-Authenticate")
+    return {name: _header(name) for name in names}
+
+
+def _responses(ok: dict, *codes: int, challenge: bool = True) -> dict:
+    """``ok`` plus problem responses for ``codes`` and those any route may give.
+
+    There is deliberately no ``default`` response: every status an operation can answer with
+    is listed, so the schemathesis run fails on any status the document does not name.
+    ``challenge``: every 401 of this operation carries ``WWW-Authenticate``.
+    """
+    out = {
+        status: {**spec, "headers": _headers(int(status), challenge)} for status, spec in ok.items()
+    }
     for code in (*codes, 429, 500, 503):
-        out[str(code)] = {"description": _describe(code), "content": _PROBLEM}
-    out["default"] = {"description": "Any other error", "content": _PROBLEM}
+        out[str(code)] = {
+            "description": _describe(code),
+            "headers": _headers(code, challenge),
+            "content": _PROBLEM,
+        }
     return out
 
 
@@ -171,8 +215,22 @@ _NO_CONTENT = {"204": {"description": "Done"}}
 _BEARER = [{"bearer": []}]
 _WRITE = (400, 413, 415, 422)
 _LIST_PARAMS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+    },
+    {
+        "name": "page_size",
+        "in": "query",
+        "description": "Rows per page; more than 100 is served as 100",
+        "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_PAGE,
+            "default": DEFAULT_PAGE_SIZE,
+        },
+    },
 ]
 
 
@@ -239,7 +297,7 @@ def document() -> dict:
         "/v1/me/password": {
             "post": _op(
                 "Change your password (other devices are signed out)",
-                _responses(_json("TokenPair", "New pair for this device"), *_WRITE, 401),
+                _responses(_json("TokenPair", "New pair for this device"), *_WRITE, 401, 403),
                 body=_body("PasswordChange"),
             )
         },
@@ -316,7 +374,13 @@ def document() -> dict:
         },
         "/health": {
             "get": _op(
-                "The process is alive", {**_json("Status", "Alive")}, secure=False, tag="operations"
+                "The process is alive",
+                {
+                    status: {**spec, "headers": _headers(200, False)}
+                    for status, spec in _json("Status", "Alive").items()
+                },
+                secure=False,
+                tag="operations",
             )
         },
         "/ready": {
@@ -339,6 +403,7 @@ def document() -> dict:
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
+            "headers": HEADERS,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flipdeck.server.errors import ApiError
 
 DEFAULT_PAGE_SIZE = 20
+MAX_PAGE = 1_000_000
 
 
 def _int_param(req, name: str, default: int) -> int:
@@ -26,6 +27,12 @@ def _int_param(req, name: str, default: int) -> int:
     if value < 1:
         raise ApiError(
             "validation_failed", errors=[{"pointer": f"#/query/{name}", "detail": "must be ≥ 1"}]
+        )
+    if value > MAX_PAGE:
+        # an OFFSET beyond 64 bits is an overflow error in SQLite and PostgreSQL, not a miss
+        raise ApiError(
+            "validation_failed",
+            errors=[{"pointer": f"#/query/{name}", "detail": f"must be at most {MAX_PAGE}"}],
         )
     return value
 
@@ -52,7 +59,7 @@ def paginate(
         if value is not None:
             query = query.where(build(value))
     order = req.get_param("ordering") or default_ordering
-    field = ordering.get(order.lstrip("-"))
+    field = ordering.get(order[1:] if order.startswith("-") else order)
     if field is None:
         raise ApiError(
             "validation_failed",

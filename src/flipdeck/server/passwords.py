@@ -87,7 +87,7 @@ class Hasher:
 
     def _hash_unguarded(self, password: str) -> str:
         salt = secrets.token_bytes(16)
-        digest = _derive(password, salt, self.policy)
+        digest = _derive(normalise(password), salt, self.policy)
         return f"scrypt${self.policy.label}${_b64(salt)}${_b64(digest)}"
 
     def _slot(self):
@@ -125,7 +125,13 @@ class Hasher:
             return False
         if scheme != "scrypt":
             return False
-        return hmac.compare_digest(_derive(password, _unb64(salt), policy), _unb64(digest))
+        # the same NFKC form the hash was made from, whatever form the client sends now
+        try:
+            expected = _unb64(digest)
+            derived = _derive(normalise(password), _unb64(salt), policy)
+        except ValueError:  # a damaged stored hash (bad base64, parameters beyond maxmem)
+            return False
+        return hmac.compare_digest(derived, expected)
 
     def needs_rehash(self, stored: str) -> bool:
         """Whether a hash was made with other parameters than the configured ones."""

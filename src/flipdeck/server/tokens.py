@@ -21,6 +21,7 @@ from flipdeck.server.config import Config
 ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"
 _REQUIRED = ["exp", "iat", "sub", "jti", "iss", "aud"]
+_CACHE_SIZE = 4096
 
 
 class InvalidToken(Exception):
@@ -39,6 +40,7 @@ class TokenIssuer:
         self.config = config
         self._keys = {key_id(k): k for k in (config.secret_key, *config.old_secret_keys)}
         self._kid = key_id(config.secret_key)
+        self._verified: dict[str, dict] = {}
 
     def access_token(self, user_id: str, family_id: str, version: int) -> str:
         """A signed access token for a user's device sign-in."""
@@ -57,7 +59,29 @@ class TokenIssuer:
         return jwt.encode(claims, self.config.secret_key, algorithm=ALGORITHM, headers=headers)
 
     def decode(self, token: str) -> dict:
-        """The claims of a valid access token, or :class:`InvalidToken`."""
+        """The claims of a valid access token, or :class:`InvalidToken`.
+
+        A token whose signature and shape were verified before is not verified again (a client
+        sends the same token for up to 15 minutes); its times are checked on every call.
+        """
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= _CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
+        now = self.config.clock()
+        leeway = self.config.leeway
+        if claims["exp"] <= now - leeway:
+            raise InvalidToken("expired")
+        if claims["iat"] > now + leeway:
+            raise InvalidToken("issued in the future")
+        if "nbf" in claims and claims["nbf"] > now + leeway:
+            raise InvalidToken("not yet valid")
+        return claims
+
+    def _verify(self, token: str) -> dict:
+        """Signature, header and claim shapes (everything that never changes for a token)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -88,23 +112,28 @@ class TokenIssuer:
         if decoded["header"].get("typ") != TOKEN_TYPE:
             raise InvalidToken("wrong typ")
         claims = decoded["payload"]
-        now = self.config.clock()
-        leeway = self.config.leeway
-        try:
-            if float(claims["exp"]) <= now - leeway:
-                raise InvalidToken("expired")
-            if float(claims["iat"]) > now + leeway:
-                raise InvalidToken("issued in the future")
-            if "nbf" in claims and float(claims["nbf"]) > now + leeway:
-                raise InvalidToken("not yet valid")
-            uuid.UUID(str(claims["sub"]))
-            uuid.UUID(str(claims["sid"]))
-            int(claims["ver"])
-        except (KeyError, TypeError, ValueError):
-            raise InvalidToken("malformed claims") from None
-        if not isinstance(claims["sub"], str) or not isinstance(claims.get("sid"), str):
+        # the exact shape we issue, nothing looser: NumericDate times, string ids, integer ver
+        # (bool is an int in Python, and "1" or 1.5 would pass int() or float())
+        times = [claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)]
+        if not all(type(value) in (int, float) for value in times):
+            raise InvalidToken("malformed times")
+        if type(claims.get("ver")) is not int or not all(
+            _is_uuid(claims.get(name)) for name in ("sub", "sid")
+        ):
             raise InvalidToken("malformed claims")
+        if not isinstance(claims.get("jti"), str):
+            raise InvalidToken("malformed jti")
         return claims
+
+
+def _is_uuid(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def new_refresh_token() -> tuple[str, str]:

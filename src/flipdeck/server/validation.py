@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from flipdeck.server.errors import ApiError
 
@@ -26,26 +27,32 @@ class Field:
     choices: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _check(name: str, spec: Field, value: Any) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
     if spec.kind == "password":
-        return None  # the password policy speaks for itself
+        return None  # the password policy speaks for itself (only its hash is stored)
+    if "\x00" in value:
+        return "must not contain NUL characters"  # PostgreSQL text cannot store them
     if len(value) > spec.max_length:
         return f"must be at most {spec.max_length} characters"
     if len(value) < spec.min_length:
         return f"must be at least {spec.min_length} characters"
-    if spec.kind == "username" and not _USERNAME.match(value):
+    if spec.kind == "username" and not _USERNAME.fullmatch(value):
         return "must be 3–32 letters, digits, '.', '_' or '-'"
-    if spec.kind == "email" and not _EMAIL.match(value):
+    if spec.kind == "email" and not _EMAIL.fullmatch(value):
         return "must be an e-mail address"
-    if spec.kind == "url" and value and not re.match(r"^https?://[^\s]+$", value):
+    if spec.kind == "url" and value and not re.fullmatch(r"https?://[^\s]+", value):
         return "must be an http(s) URL"
-    if spec.kind == "timezone":
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            return "must be an IANA time zone such as Europe/Paris"
+    if spec.kind == "timezone" and value not in _time_zones():
+        # a lookup in the known names, not ZoneInfo(value): that probes the filesystem with the
+        # client's string and raises IsADirectoryError (a 500) for names such as "America"
+        return "must be an IANA time zone such as Europe/Paris"
     if spec.kind == "choice" and value not in spec.choices:
         return f"must be one of {', '.join(spec.choices)}"
     return None

@@ -183,6 +183,16 @@ def m002_media(db: Database) -> None:
     db["media"].create_index(["name"])
 
 
+@migration
+def m003_sync(db: Database) -> None:
+    """Sync bookkeeping: changes of kinds this version does not know (kept, never dropped, so
+    a later version can apply them) and an index to find a card's reviews to re-fold."""
+    db["foreign_changes"].create(
+        {"id": str, "entity": str, "row_id": str, "hlc": str, "data": str, "received": int},
+        pk="id",
+    )
+
+
 LATEST = len(_MIGRATIONS)
 
 

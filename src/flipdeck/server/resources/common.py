@@ -22,9 +22,11 @@ def respond(resp, data, status: int = 200, *, no_store: bool = False) -> None:
 
 
 def body(req, fields, *, partial: bool = False) -> dict:
-    """The validated JSON body (an absent body is an empty object)."""
+    """The validated JSON body (an absent body is an empty object; a ``null`` one is not)."""
     data = req.context.json
-    return validation.parse({} if data is None else data, fields, partial=partial)
+    if data is None and not getattr(req.context, "has_body", False):
+        data = {}
+    return validation.parse(data, fields, partial=partial)
 
 
 def iso(seconds: int | None) -> str | None:
@@ -84,4 +86,8 @@ def require_role(req, *roles: str) -> None:
         from flipdeck.server import logs
 
         logs.event("authz_denied", reason="role")
-        raise ApiError("forbidden", "Your role does not allow this.")
+        raise ApiError(
+            "forbidden",
+            "Your role does not allow this.",
+            headers={"WWW-Authenticate": 'Bearer realm="flipdeck", error="insufficient_scope"'},
+        )

@@ -48,6 +48,8 @@ class Password(_Mine):
             req.context.family,
             current=data["current_password"],
             new=data["new_password"],
+            counter=s.counter,
+            ip=req.context.client_ip,
         )
         token_response(resp, pair)
 

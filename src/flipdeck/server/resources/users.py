@@ -21,7 +21,7 @@ def _role_filter(value: str):
 
 
 def _search_filter(value: str):
-    needle = value.strip().lower()[:64]
+    needle = value.replace("\x00", "").strip().lower()[:64]
     return User.username.contains(needle) | User.email.contains(needle)
 
 
@@ -61,10 +61,7 @@ class UserItem:
 
     def on_get(self, req, resp, user_id: str) -> None:
         require_role(req, "admin")
-        user = User.get_or_none(User.id == user_id)
-        if user is None:
-            raise ApiError("not_found", "No such user.")
-        respond(resp, user_json(user))
+        respond(resp, user_json(accounts.get_user(user_id)))
 
     def on_patch(self, req, resp, user_id: str) -> None:
         require_role(req, "admin")

@@ -10,7 +10,9 @@ when it yields a sibling pair, so a lost response never logs a device out.
 from __future__ import annotations
 
 import logging
+import math
 import unicodedata
+import uuid
 from dataclasses import dataclass
 
 import peewee
@@ -22,7 +24,9 @@ from flipdeck.server.db import database
 from flipdeck.server.errors import ApiError
 from flipdeck.server.models import Family, LoginState, RefreshToken, User
 from flipdeck.server.passwords import Hasher, check_policy
+from flipdeck.server.ratelimit import address_key
 
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="flipdeck"'}
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="flipdeck", error="invalid_token"'}
 
 
@@ -46,13 +50,18 @@ def _now(config: Config) -> int:
     return int(config.clock())
 
 
+def _printable(text: str, limit: int) -> str:
+    """A client-supplied label without control characters (PostgreSQL refuses NUL), cut."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc")[:limit]
+
+
 def _start_family(config: Config, issuer, user: User, device: str, agent: str) -> Pair:
     now = _now(config)
     family = Family.create(
         id=uuid7(),
         user=user,
-        name=device[:100],
-        user_agent=agent[:256],
+        name=_printable(device, 100),
+        user_agent=_printable(agent, 256),
         created_at=now,
         expires_at=now + config.refresh_ttl,
         last_used_at=now,
@@ -83,7 +92,7 @@ def register(
 ) -> Pair:
     """Create an account and sign it in at once."""
     name = username.strip().lower()  # usernames are ASCII (validation), kept lowercased
-    mail = email.strip().lower()
+    mail = login_key(email)  # the form sign-in looks it up by (NFKC, case-folded)
     value = check_policy(password, username=name, email=mail, pointer="/password")
     if User.select().where(User.username == name).exists():
         raise ApiError("username_taken", f"The username {name!r} is taken.")
@@ -126,73 +135,120 @@ def login(
     agent: str = "",
 ) -> Pair:
     """Check a password (rate limits and lockouts first, no hash while locked) and sign in."""
-    now = _now(config)
-    limits = config.limits
     key = login_key(login)
-    ip_failures = counter.peek(f"loginfail-ip:{ip}", 3600, now)
-    if ip_failures.count >= limits.failed_logins_per_ip_hour:
-        raise ApiError(
-            "rate_limited",
-            "Too many failed sign-ins from your address.",
-            headers=_lock_headers(ip_failures.resets_at - now),
-        )
-    state = LoginState.get_or_none(LoginState.name == key)
-    if state is not None and state.locked_until > now:
-        raise ApiError(
-            "login_locked",
-            "Too many failed sign-ins for this account; wait and retry.",
-            headers=_lock_headers(state.locked_until - now),
-        )
-    account_failures = counter.peek(f"loginfail-acct:{key}", 3600, now)
-    if account_failures.count >= limits.failures_per_account_hour:
-        raise ApiError(
-            "login_locked",
-            "Too many failed sign-ins for this account this hour.",
-            headers=_lock_headers(account_failures.resets_at - now),
-        )
-    user = User.get_or_none((User.username == key) | (User.email == key))
-    ok = hasher.verify(
-        password if isinstance(password, str) else "", user.password_hash if user else None
+    user, state = _check_password(
+        config,
+        hasher,
+        counter,
+        key=key,
+        ip=ip,
+        password=password,
+        lookup=lambda: User.get_or_none((User.username == key) | (User.email == key)),
+        wrong="Wrong login or password.",
     )
-    if not ok or user is None or user.disabled:
-        _record_failure(config, counter, key, ip)
-        raise ApiError("invalid_credentials", "Wrong login or password.")
+    # the upgrade hash (rule 15) is computed before the write transaction: on SQLite that
+    # transaction holds the database's one write lock, which must never wait on a KDF
+    upgraded = hasher.hash(password) if hasher.needs_rehash(user.password_hash) else None
     with database.atomic():
         LoginState.delete().where(LoginState.name == key).execute()
-        if hasher.needs_rehash(user.password_hash):
-            user.password_hash = hasher.hash(password)
+        if upgraded is not None:
+            user.password_hash = upgraded
             user.save(only=[User.password_hash])
         pair = _start_family(config, issuer, user, device, agent)
+    if state is not None and state.failures >= config.limits.lockout_threshold:
+        logs.event("lockout_ended", login=key[:64], reason=str(state.failures))
     logs.event("login_succeeded", user=user.id)
     return pair
 
 
-def _record_failure(config: Config, counter, key: str, ip: str) -> None:
+def _check_password(
+    config: Config,
+    hasher: Hasher,
+    counter,
+    *,
+    key: str,
+    ip: str,
+    password,
+    lookup,
+    wrong: str,
+    code: str = "invalid_credentials",
+) -> tuple[User, LoginState | None]:
+    """The user whose password this is, after the budgets and the lock allow a hash
+    (rules 17 and 19); otherwise 429, or 401 with the failure recorded.
+
+    Both hourly failure budgets (per address, per account) are *reserved* by an atomic
+    increment before hashing and given back unless the attempt fails, so however many
+    requests run at once, no more than the budget are ever evaluated.
+    """
     now = _now(config)
     limits = config.limits
-    counter.hit(f"loginfail-ip:{ip}", 3600, now)
-    counter.hit(f"loginfail-acct:{key}", 3600, now)
-    with database.atomic():
-        state = LoginState.get_or_none(LoginState.name == key)
-        failures = (state.failures if state else 0) + 1
-        locked_until = 0
-        if failures >= limits.lockout_threshold:
-            delay = min(2 ** (failures - limits.lockout_threshold), limits.lockout_max_seconds)
-            locked_until = now + delay
-        (
-            LoginState.insert(
-                name=key, failures=failures, locked_until=locked_until, updated_at=now
+    reserved: list[str] = []
+    try:
+        by_ip = f"loginfail-ip:{address_key(ip)}"
+        hit = counter.hit(by_ip, 3600, now)
+        reserved.append(by_ip)
+        if hit.count > limits.failed_logins_per_ip_hour:
+            raise ApiError(
+                "rate_limited",
+                "Too many failed sign-ins from your address.",
+                headers=_lock_headers(hit.resets_at - now),
             )
+        state = LoginState.get_or_none(LoginState.name == key)
+        exact = config.clock()  # locks end on a whole second, so compare with the real time
+        if state is not None and state.locked_until > exact:
+            raise ApiError(
+                "login_locked",
+                "Too many failed sign-ins for this account; wait and retry.",
+                headers=_lock_headers(math.ceil(state.locked_until - exact)),
+            )
+        by_account = f"loginfail-acct:{key}"
+        hit = counter.hit(by_account, 3600, now)
+        reserved.append(by_account)
+        if hit.count > limits.failures_per_account_hour:
+            raise ApiError(
+                "login_locked",
+                "Too many failed sign-ins for this account this hour.",
+                headers=_lock_headers(hit.resets_at - now),
+            )
+        user = lookup()
+        ok = hasher.verify(
+            password if isinstance(password, str) else "", user.password_hash if user else None
+        )
+        if not ok or user is None or user.disabled:
+            reserved.clear()  # the reservations stand: they are this failure
+            _record_failure(config, key, ip)
+            headers = _CHALLENGE if code == "invalid_credentials" else None
+            raise ApiError(code, wrong, headers=headers)
+        return user, state
+    finally:
+        for name in reserved:  # not a failure (refused, succeeded, or no hash slot)
+            counter.hit(name, 3600, now, amount=-1)
+
+
+def _record_failure(config: Config, key: str, ip: str) -> None:
+    """Count a consecutive failure (one atomic increment, so concurrent failures all count)
+    and start the lock from the fifth: 1 s, doubling, at most ``lockout_max_seconds``."""
+    now = _now(config)
+    limits = config.limits
+    locked_until = 0
+    with database.atomic():
+        cursor = (
+            LoginState.insert(name=key, failures=1, locked_until=0, updated_at=now)
             .on_conflict(
                 conflict_target=[LoginState.name],
-                update={
-                    LoginState.failures: failures,
-                    LoginState.locked_until: locked_until,
-                    LoginState.updated_at: now,
-                },
+                update={LoginState.failures: LoginState.failures + 1, LoginState.updated_at: now},
             )
+            .returning(LoginState.failures)
+            .tuples()
             .execute()
         )
+        (failures,) = (int(row[0]) for row in list(cursor))  # all read: SQLite cannot commit
+        # while a RETURNING statement is still open
+        if failures >= limits.lockout_threshold:
+            delay = min(2 ** (failures - limits.lockout_threshold), limits.lockout_max_seconds)
+            # rounded up, never down: a "1 s" lock lasts at least a second
+            locked_until = math.ceil(config.clock() + delay)
+            LoginState.update(locked_until=locked_until).where(LoginState.name == key).execute()
     logs.event("login_failed", logging.WARNING, login=key[:64], client_ip=ip)
     if locked_until:
         logs.event("lockout_started", logging.WARNING, login=key[:64], reason=str(failures))
@@ -298,11 +354,27 @@ def change_password(
     *,
     current: str,
     new: str,
+    counter=None,
+    ip: str = "",
 ) -> Pair:
     """Change the password (the current one required); other devices are signed out and this
-    one gets a fresh pair (rule 12)."""
-    if not hasher.verify(current if isinstance(current, str) else "", user.password_hash):
-        raise ApiError("invalid_credentials", "The current password is wrong.")
+    one gets a fresh pair (rule 12). With a ``counter``, a wrong current password counts
+    against the account's lockout like a failed sign-in, so a stolen access token cannot be
+    used to guess the password either."""
+    if counter is not None:
+        _check_password(
+            config,
+            hasher,
+            counter,
+            key=login_key(user.username),
+            ip=ip,
+            password=current,
+            lookup=lambda: User.get_or_none(User.id == user.id),
+            wrong="The current password is wrong.",
+            code="wrong_password",
+        )
+    elif not hasher.verify(current if isinstance(current, str) else "", user.password_hash):
+        raise ApiError("wrong_password", "The current password is wrong.")
     value = check_policy(new, username=user.username, email=user.email, pointer="/new_password")
     password_hash = hasher.hash(value)
     now = _now(config)
@@ -332,12 +404,7 @@ def authenticate(issuer, token: str, config: Config) -> tuple[User, Family]:
     except tokens.InvalidToken as error:
         logs.event("authz_denied", logging.INFO, reason=str(error))
         raise ApiError("invalid_token", headers=_UNAUTHORIZED) from None
-    row = (
-        Family.select(Family, User)
-        .join(User)
-        .where((Family.id == claims["sid"]) & (Family.user == claims["sub"]))
-        .first()
-    )
+    row = _signed_in(claims["sid"], claims["sub"])
     now = _now(config)
     if (
         row is None
@@ -351,6 +418,34 @@ def authenticate(issuer, token: str, config: Config) -> tuple[User, Family]:
     return row.user, row
 
 
+_SIGNED_IN_SQL: dict[type, str] = {}  # by database class: placeholders and quoting
+
+
+def _signed_in(family_id: str, user_id: str) -> Family | None:
+    """The device sign-in and its user, in one indexed query whose SQL is built once per
+    database (building it with peewee on every request cost more than running it)."""
+    db = database.obj
+    sql = _SIGNED_IN_SQL.get(type(db))
+    if sql is None:
+        query = (
+            Family.select(Family, User).join(User).where((Family.id == "?") & (Family.user == "?"))
+        )
+        sql = _SIGNED_IN_SQL[type(db)] = query.sql()[0]
+    found = database.execute_sql(sql, (family_id, user_id)).fetchone()
+    if found is None:
+        return None
+    family_fields = Family._meta.sorted_fields
+    split = len(family_fields)
+    user = User(**_values(User._meta.sorted_fields, found[split:]))
+    values = _values(family_fields, found[:split])
+    values.pop("user")
+    return Family(**values, user=user)
+
+
+def _values(fields, row) -> dict:
+    return {f.name: f.python_value(v) for f, v in zip(fields, row, strict=True)}
+
+
 # -- profile, devices, administration -----------------------------------------------------------
 
 
@@ -362,8 +457,27 @@ def update_profile(config: Config, user: User, changes: dict) -> User:
     return User.get_by_id(user.id)
 
 
+def is_id(value: str) -> bool:
+    """Whether a path segment can be one of our ids (anything else is simply not found, and
+    never reaches SQL: PostgreSQL refuses a NUL in a parameter with an error, not a miss)."""
+    try:
+        return len(value) == 36 and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def get_user(user_id: str) -> User:
+    """A user by id, or 404."""
+    user = User.get_or_none(User.id == user_id) if is_id(user_id) else None
+    if user is None:
+        raise ApiError("not_found", "No such user.")
+    return user
+
+
 def revoke_device(config: Config, user: User, family_id: str) -> None:
     """Sign one of the caller's devices out; someone else's device is simply not found."""
+    if not is_id(family_id):
+        raise ApiError("not_found", "No such device.")
     family = Family.get_or_none((Family.id == family_id) & (Family.user == user.id))
     if family is None or family.revoked_at is not None:
         raise ApiError("not_found", "No such device.")
@@ -372,9 +486,7 @@ def revoke_device(config: Config, user: User, family_id: str) -> None:
 
 def set_role(config: Config, admin: User, user_id: str, role: str) -> User:
     """An admin changes a user's role (effective from that user's next request)."""
-    target = User.get_or_none(User.id == user_id)
-    if target is None:
-        raise ApiError("not_found", "No such user.")
+    get_user(user_id)
     User.update(role=role, updated_at=_now(config)).where(User.id == user_id).execute()
     logs.event("role_changed", user=user_id, reason=role)
     return User.get_by_id(user_id)

@@ -1,0 +1,229 @@
+"""Provides the sync messages and a strict JSON codec for them.
+
+A *change* is one record of a device's outbox: which row of which entity it sets, the fields it
+sets (or, for a review event, the event), its id (so it is applied at most once) and its
+hybrid-logical-clock stamp (so merges agree everywhere). The codec checks every member's type
+and size and refuses unknown members, with a JSON Pointer to the first problem; the one thing it
+does not refuse is an unknown *entity*: a newer client's change kinds are kept and relayed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flipdeck.protocol import PROTOCOL_VERSION
+
+MAX_CHANGES_PER_PUSH = 2000
+MAX_PULL_LIMIT = 5000
+_STAMP = re.compile(r"^[0-9a-f]{32}$")
+_ID = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
+_ENTITY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the contract; ``pointer`` locates the problem."""
+
+    def __init__(self, pointer: str, detail: str) -> None:
+        super().__init__(f"{pointer or '/'}: {detail}")
+        self.pointer = pointer
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change from a device's outbox."""
+
+    id: str
+    entity: str
+    row: str
+    hlc: str
+    data: dict[str, Any]
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "entity": self.entity,
+            "row": self.row,
+            "hlc": self.hlc,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """``POST /v1/sync/push``: changes from one device, oldest first."""
+
+    device: str
+    changes: list[Change]
+    protocol: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class PushResponse:
+    """How many changes were new, how many the server already had, and its log's head."""
+
+    accepted: int
+    duplicates: int
+    cursor: int
+
+
+@dataclass(frozen=True)
+class LoggedChange:
+    """A change as the server's log returns it: its position and the device it came from."""
+
+    seq: int
+    device: str
+    change: Change
+
+
+@dataclass(frozen=True)
+class PullResponse:
+    """``GET /v1/sync/pull``: changes after a cursor, the cursor to ask from next, and
+    whether more remain."""
+
+    changes: list[LoggedChange] = field(default_factory=list)
+    cursor: int = 0
+    more: bool = False
+
+
+def _object(value: Any, pointer: str, allowed: set[str], required: set[str]) -> dict:
+    if not isinstance(value, dict):
+        raise ProtocolError(pointer, "must be an object")
+    for key in value:
+        if key not in allowed:
+            raise ProtocolError(f"{pointer}/{key}", "unknown member")
+    for key in required:
+        if key not in value:
+            raise ProtocolError(f"{pointer}/{key}", "is required")
+    return value
+
+
+def _string(value: Any, pointer: str, pattern: re.Pattern) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ProtocolError(pointer, f"must match {pattern.pattern}")
+    return value
+
+
+def _int(value: Any, pointer: str, minimum: int = 0) -> int:
+    if type(value) is not int or value < minimum:
+        raise ProtocolError(pointer, f"must be an integer ≥ {minimum}")
+    return value
+
+
+def decode_change(value: Any, pointer: str) -> Change:
+    """A change from its JSON form."""
+    keys = {"id", "entity", "row", "hlc", "data"}
+    obj = _object(value, pointer, keys, keys)
+    data = obj["data"]
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{pointer}/data", "must be an object")
+    return Change(
+        id=_string(obj["id"], f"{pointer}/id", _ID),
+        entity=_string(obj["entity"], f"{pointer}/entity", _ENTITY),
+        row=_string(obj["row"], f"{pointer}/row", _ID),
+        hlc=_string(obj["hlc"], f"{pointer}/hlc", _STAMP),
+        data=data,
+    )
+
+
+def _loads(raw: bytes | str | Any) -> Any:
+    if isinstance(raw, (bytes, str)):
+        try:
+            return json.loads(raw)
+        except ValueError as error:
+            raise ProtocolError("", f"not JSON ({error})") from None
+    return raw
+
+
+def encode_push(request: PushRequest) -> bytes:
+    """The JSON body of a push."""
+    return _dumps(
+        {
+            "protocol": request.protocol,
+            "device": request.device,
+            "changes": [c.to_json() for c in request.changes],
+        }
+    )
+
+
+def decode_push(raw: bytes | str | Any) -> PushRequest:
+    """A push from its body (bytes or already-parsed JSON)."""
+    keys = {"protocol", "device", "changes"}
+    obj = _object(_loads(raw), "", keys, keys)
+    protocol = _int(obj["protocol"], "/protocol", 1)
+    if protocol > PROTOCOL_VERSION:
+        raise ProtocolError("/protocol", f"version {protocol} is newer than {PROTOCOL_VERSION}")
+    changes = obj["changes"]
+    if not isinstance(changes, list):
+        raise ProtocolError("/changes", "must be an array")
+    if len(changes) > MAX_CHANGES_PER_PUSH:
+        raise ProtocolError("/changes", f"at most {MAX_CHANGES_PER_PUSH} changes per push")
+    return PushRequest(
+        device=_string(obj["device"], "/device", _ID),
+        changes=[decode_change(c, f"/changes/{i}") for i, c in enumerate(changes)],
+        protocol=protocol,
+    )
+
+
+def encode_push_response(response: PushResponse) -> bytes:
+    return _dumps(
+        {
+            "accepted": response.accepted,
+            "duplicates": response.duplicates,
+            "cursor": response.cursor,
+        }
+    )
+
+
+def decode_push_response(raw: bytes | str | Any) -> PushResponse:
+    keys = {"accepted", "duplicates", "cursor"}
+    obj = _object(_loads(raw), "", keys, keys)
+    return PushResponse(
+        _int(obj["accepted"], "/accepted"),
+        _int(obj["duplicates"], "/duplicates"),
+        _int(obj["cursor"], "/cursor"),
+    )
+
+
+def encode_pull_response(response: PullResponse) -> bytes:
+    return _dumps(
+        {
+            "changes": [
+                {"seq": c.seq, "device": c.device, **c.change.to_json()} for c in response.changes
+            ],
+            "cursor": response.cursor,
+            "more": response.more,
+        }
+    )
+
+
+def decode_pull_response(raw: bytes | str | Any) -> PullResponse:
+    keys = {"changes", "cursor", "more"}
+    obj = _object(_loads(raw), "", keys, keys)
+    items = obj["changes"]
+    if not isinstance(items, list):
+        raise ProtocolError("/changes", "must be an array")
+    if not isinstance(obj["more"], bool):
+        raise ProtocolError("/more", "must be a boolean")
+    logged = []
+    change_keys = {"seq", "device", "id", "entity", "row", "hlc", "data"}
+    for i, item in enumerate(items):
+        pointer = f"/changes/{i}"
+        entry = _object(item, pointer, change_keys, change_keys)
+        logged.append(
+            LoggedChange(
+                seq=_int(entry["seq"], f"{pointer}/seq", 1),
+                device=_string(entry["device"], f"{pointer}/device", _ID),
+                change=decode_change(
+                    {k: entry[k] for k in ("id", "entity", "row", "hlc", "data")}, pointer
+                ),
+            )
+        )
+    return PullResponse(logged, _int(obj["cursor"], "/cursor"), obj["more"])
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
