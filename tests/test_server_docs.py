@@ -32,8 +32,11 @@ def test_every_command_is_documented():
 def test_every_route_is_documented():
     from flipdeck.server.app import routes
 
+    from flipdeck.server.config import Config
+
     class _State:
-        config = issuer = hasher = counter = None
+        config = Config(database_url="sqlite:///unused", secret_key=b"k" * 32)
+        issuer = hasher = counter = None
 
     paths = [path for path, _resource in routes(_State(), {})]
     documented = [p for p in paths if p.startswith("/v1") or p in ("/health", "/ready")]

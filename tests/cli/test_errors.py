@@ -151,7 +151,7 @@ def test_usage_error_exit_2(run, made):
     [
         ["add", "--from", "/nonexistent/notes.tsv"],
         ["review", "--from", "/nonexistent/answers.txt"],
-        ["settings", "nope"],
+        ["config", "get", "nope"],
         ["card", "set-due", "uno", "someday"],
         ["card", "flag", "uno", "12"],
         ["notetype", "create", "X"],

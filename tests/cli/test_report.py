@@ -1,4 +1,4 @@
-"""`flipdeck due`, `flipdeck stats` and `flipdeck settings`: what is waiting, how study goes, and
+"""`flipdeck due`, `flipdeck stats` and `flipdeck config`: what is waiting, how study goes, and
 the calendar both are counted in."""
 
 from __future__ import annotations
@@ -187,58 +187,65 @@ def test_stats_human_summary(cli):
     ]
 
 
-# -- settings ----------------------------------------------------------------------------------
+# -- config ------------------------------------------------------------------------------------
+
+DEFAULT_SETTINGS = {"rollover_hour": 4, "timezone": "UTC", "sync.auto": False}
 
 
-def test_settings_show(cli):
-    assert cli.ok("settings", "--json").json() == {"rollover_hour": 4, "timezone": "UTC"}
-    assert cli.ok("settings").stdout == "rollover_hour\t4\ntimezone\tUTC\n"
-    assert cli.ok("settings", "timezone", "--json").json() == {"timezone": "UTC"}
+def test_config_show(cli):
+    assert cli.ok("config", "list", "--json").json() == DEFAULT_SETTINGS
+    expected = "rollover_hour\t4\ntimezone\tUTC\nsync.auto\tFalse\n"
+    assert cli.ok("config", "list").stdout == expected
+    assert cli.ok("config", "get", "timezone", "--json").json() == {"timezone": "UTC"}
 
 
-def test_settings_timezone_reschedules(cli, lang, clock):
+def test_config_timezone_reschedules(cli, lang, clock):
     """A learning day starts at the rollover hour in the collection's zone, so moving to
     Paris moves every due time an hour earlier in UTC (winter time)."""
     cli.ok("card", "set-due", "uno", "3")
     before = cli.ok("card", "list", "uno", "--json").json()[0]["due"]
     assert before.endswith("T04:00:00Z")
-    outcome = cli("settings", "timezone", "Europe/Paris")
+    outcome = cli("config", "set", "timezone", "Europe/Paris")
     assert outcome.exit_code == 0
-    assert outcome.stdout == "rollover_hour\t4\ntimezone\tEurope/Paris\n"
+    assert outcome.stdout == "timezone\tEurope/Paris\n"
     after = cli.ok("card", "list", "uno", "--json").json()[0]["due"]
     assert after == before.replace("T04:00:00Z", "T03:00:00Z")
-    assert cli.ok("settings", "--json").json()["timezone"] == "Europe/Paris"
+    assert cli.ok("config", "list", "--json").json()["timezone"] == "Europe/Paris"
 
 
-def test_settings_rollover_hour(cli, lang):
+def test_config_rollover_hour(cli, lang):
     cli.ok("card", "set-due", "uno", "1")
-    assert cli.ok("settings", "rollover_hour", "6", "--json").json() == {
-        "rollover_hour": 6,
-        "timezone": "UTC",
-    }
+    assert cli.ok("config", "set", "rollover_hour", "6", "--json").json() == {"rollover_hour": 6}
     assert cli.ok("card", "list", "uno", "--json").json()[0]["due"].endswith("T06:00:00Z")
+
+
+def test_config_sync_auto_is_this_device_only(cli):
+    assert cli.ok("config", "set", "sync.auto", "true", "--json").json() == {"sync.auto": True}
+    assert cli.ok("config", "get", "sync.auto", "--json").json() == {"sync.auto": True}
+    outcome = cli("config", "set", "sync.auto", "maybe")
+    assert outcome.exit_code == 1 and "true or false" in outcome.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["timezone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
-        (["rollover_hour", "24"], "rollover hour must be 0–23"),
-        (["colour", "blue"], "unknown setting 'colour'"),
-        (["colour"], "unknown setting 'colour'"),
+        (["set", "timezone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+        (["set", "rollover_hour", "24"], "rollover hour must be 0–23"),
+        (["set", "colour", "blue"], "unknown setting 'colour'"),
+        (["get", "colour"], "unknown setting 'colour'"),
     ],
     ids=["zone", "hour", "unknown", "unknown-show"],
 )
-def test_settings_refused(cli, args, message):
-    outcome = cli("settings", *args)
+def test_config_refused(cli, args, message):
+    outcome = cli("config", *args)
     assert outcome.exit_code == 1
     assert outcome.stdout == ""
     assert f"error: {message}" in outcome.stderr
-    assert cli.ok("settings", "--json").json() == {"rollover_hour": 4, "timezone": "UTC"}
+    assert cli.ok("config", "list", "--json").json() == DEFAULT_SETTINGS
 
 
-def test_settings_rollover_hour_not_a_number(cli):
-    outcome = cli("settings", "rollover_hour", "four")
+def test_config_rollover_hour_not_a_number(cli):
+    outcome = cli("config", "set", "rollover_hour", "four")
     assert outcome.exit_code == 1
     assert "error: " in outcome.stderr
-    assert cli.ok("settings", "--json").json()["rollover_hour"] == 4
+    assert cli.ok("config", "list", "--json").json()["rollover_hour"] == 4

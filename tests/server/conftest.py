@@ -27,7 +27,16 @@ LOOSE = Limits(
 )
 STRONG_PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("FLIPDECK_TEST_DATABASE_URL")
-TABLES = ("login_state", "rate_window", "refresh_token", "family", "user")
+TABLES = (
+    "idempotency_key",
+    "sync_change",
+    "sync_head",
+    "login_state",
+    "rate_window",
+    "refresh_token",
+    "family",
+    "user",
+)
 
 
 class SecondsClock:

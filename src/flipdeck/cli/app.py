@@ -12,7 +12,21 @@ from typing import Annotated
 import typer
 
 from flipdeck import __version__
-from flipdeck.cli import add, card, deck, doctor, note, notetype, output, report, review, study
+from flipdeck.cli import (
+    account,
+    add,
+    card,
+    deck,
+    doctor,
+    note,
+    notetype,
+    output,
+    report,
+    review,
+    study,
+)
+from flipdeck.cli import config as config_cmd
+from flipdeck.cli import sync as sync_cmd
 from flipdeck.cli import help as help_cmd
 from flipdeck.cli.common import collection
 from flipdeck.core.errors import FlipdeckError
@@ -51,6 +65,12 @@ app.add_typer(note.note_app, name="note")
 app.add_typer(card.card_app, name="card")
 app.add_typer(notetype.notetype_app, name="notetype")
 app.add_typer(help_cmd.help_app, name="help")
+app.add_typer(config_cmd.config_app, name="config")
+app.command("register")(account.register)
+app.command("login")(account.login)
+app.command("logout")(account.logout)
+app.command("whoami")(account.whoami)
+app.command("sync")(sync_cmd.sync)
 app.command("add")(add.add)
 app.command("study")(study.study)
 app.command("review")(review.review)
@@ -74,38 +94,6 @@ def sample(
     )
     if study_now:
         study.study(name)
-
-
-@app.command("settings")
-def settings(
-    key: Annotated[str | None, typer.Argument(help="rollover_hour or timezone.")] = None,
-    value: Annotated[str | None, typer.Argument(help="New value.")] = None,
-    as_json: output.JsonOption = False,
-) -> None:
-    """Show or change collection settings (rollover_hour, timezone).
-
-    The learning day starts at the rollover hour (default 4) in the collection's time zone.
-    Changing either re-schedules every card.
-    """
-    from flipdeck.core.errors import InvalidInput
-    from flipdeck.store import config, reviews
-
-    if key is not None and key not in config.DEFAULTS:
-        raise InvalidInput(
-            f"unknown setting {key!r}", hint=f"Settings: {', '.join(config.DEFAULTS)}."
-        )
-    with collection() as col:
-        if key is not None and value is not None:
-            with col.transaction():
-                config.set_value(col, key, value)
-                reviews.rebuild(col)
-        values = config.all_settings(col)
-    if key is not None and value is None:
-        values = {key: values.get(key)}
-    if as_json:
-        output.print_json(values)
-    else:
-        output.table(["Setting", "Value"], [[k, v] for k, v in values.items()])
 
 
 @app.command("paths")

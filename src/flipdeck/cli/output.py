@@ -22,6 +22,7 @@ from flipdeck.core.errors import (
     NotFound,
     QueryError,
 )
+from flipdeck.sync.errors import AuthRequired, ServerUnavailable  # light: no httpx
 
 # Exit codes (printed by `flipdeck help exit-codes`, documented in docs/cli.md).
 EXIT_CODES: dict[int, str] = {
@@ -39,7 +40,11 @@ EXIT_FAILED, EXIT_USAGE, EXIT_DECLINED, EXIT_COLLECTION, EXIT_INTERRUPTED = 1, 2
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
+EXIT_AUTH, EXIT_UNREACHABLE = 4, 5
+
 _ERROR_CODES = (
+    (AuthRequired, "auth_required", EXIT_AUTH),
+    (ServerUnavailable, "server_unavailable", EXIT_UNREACHABLE),
     (QueryError, "invalid_query", EXIT_USAGE),
     (NotFound, "not_found", EXIT_FAILED),
     (Conflict, "conflict", EXIT_FAILED),

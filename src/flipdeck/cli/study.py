@@ -59,8 +59,11 @@ def study(
     from flipdeck.store import decks
     from flipdeck.store.session import StudySession
 
+    from flipdeck.cli.sync import auto_sync
+
     with collection() as col:
         target = decks.find(col, deck) if deck else None
+        auto_sync(col)  # with sync.auto on: what other devices did first, quietly if offline
         session = StudySession(col, target)
         try:
             _loop(col, session)
@@ -69,6 +72,7 @@ def study(
         except KeyboardInterrupt:
             output.info("\nInterrupted. " + _summary(session))
             raise SystemExit(output.EXIT_INTERRUPTED) from None
+        auto_sync(col)
     output.info(_summary(session))
 
 

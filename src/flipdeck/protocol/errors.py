@@ -29,6 +29,7 @@ _TABLE = [
     ErrorCode("invalid_request", 400, "Malformed request"),
     ErrorCode("malformed_json", 400, "The body is not valid JSON"),
     ErrorCode("idempotency_key_missing", 400, "An Idempotency-Key header is required"),
+    ErrorCode("protocol_mismatch", 400, "The client speaks a newer sync protocol"),
     ErrorCode("authentication_required", 401, "Authentication required"),
     ErrorCode("invalid_token", 401, "The access token is invalid or expired"),
     ErrorCode("invalid_refresh_token", 401, "The refresh token is invalid, expired or revoked"),

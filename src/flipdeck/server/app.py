@@ -17,7 +17,7 @@ from flipdeck.server.db import ConnectionMiddleware, open_database
 from flipdeck.server.middleware import Authentication, JsonBody, RateLimits, RequestContext
 from flipdeck.server.passwords import Hasher
 from flipdeck.server.ratelimit import counter
-from flipdeck.server.resources import auth, me, ops, users
+from flipdeck.server.resources import auth, me, ops, sync, users
 from flipdeck.server.tokens import TokenIssuer
 
 
@@ -46,6 +46,8 @@ def routes(state: AppState, document: dict) -> list[tuple[str, object]]:
         ("/v1/me/devices/{device_id}", me.Device(state)),
         ("/v1/users", users.Users(state)),
         ("/v1/users/{user_id}", users.UserItem(state)),
+        ("/v1/sync/push", sync.SyncPush(state)),
+        ("/v1/sync/pull", sync.SyncPull(state)),
         ("/health", ops.Health()),
         ("/ready", ops.Ready()),
         ("/openapi.json", ops.OpenApi(document)),

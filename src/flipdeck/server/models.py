@@ -84,4 +84,49 @@ class LoginState(BaseModel):
     updated_at = peewee.BigIntegerField()
 
 
-MODELS = (User, Family, RefreshToken, RateWindow, LoginState)
+class SyncHead(BaseModel):
+    """The last position of a user's sync log; its row is locked while a push appends, so
+    positions are handed out, and become visible, strictly in order."""
+
+    user = peewee.ForeignKeyField(User, primary_key=True, on_delete="CASCADE")
+    seq = peewee.BigIntegerField(default=0)
+
+
+class SyncChange(BaseModel):
+    """One change in a user's append-only sync log, at position ``seq``; ``change_id`` is the
+    device's own id for it, so a change is stored at most once however often it is pushed.
+    ``data`` is kept as the JSON text the device sent (kinds this server does not know are
+    relayed untouched)."""
+
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+    seq = peewee.BigIntegerField()
+    change_id = peewee.CharField(max_length=64)
+    device = peewee.CharField(max_length=64)
+    entity = peewee.CharField(max_length=32)
+    row_id = peewee.CharField(max_length=64)
+    hlc = peewee.CharField(max_length=32)
+    data = peewee.TextField()
+    received_at = peewee.BigIntegerField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("user", "seq")
+        indexes = ((("user", "change_id"), True),)
+
+
+class IdempotencyKey(BaseModel):
+    """A request made with an ``Idempotency-Key`` (security.md rules 28–29): the body's
+    fingerprint and, once done, the response to replay."""
+
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+    route = peewee.CharField(max_length=64)
+    key = peewee.CharField(max_length=255)
+    fingerprint = peewee.CharField(max_length=64)
+    status = peewee.IntegerField(null=True)
+    body = peewee.TextField(null=True)
+    created_at = peewee.BigIntegerField(index=True)
+
+    class Meta:
+        primary_key = peewee.CompositeKey("user", "route", "key")
+
+
+MODELS = (User, Family, RefreshToken, RateWindow, LoginState, SyncHead, SyncChange, IdempotencyKey)

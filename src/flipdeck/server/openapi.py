@@ -126,6 +126,52 @@ SCHEMAS = {
         }
     ),
     "RoleChange": _object({"role": {"type": "string", "enum": list(ROLES)}}),
+    "Change": _object(
+        {
+            "id": {"type": "string", "pattern": "^[0-9A-Za-z_.:-]{1,64}$"},
+            "entity": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"},
+            "row": {"type": "string", "pattern": "^[0-9A-Za-z_.:-]{1,64}$"},
+            "hlc": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "data": {"type": "object"},
+        }
+    ),
+    "PushRequest": _object(
+        {
+            "protocol": {"type": "integer", "minimum": 1, "maximum": 1},
+            "device": {"type": "string", "pattern": "^[0-9A-Za-z_.:-]{1,64}$"},
+            "changes": {"type": "array", "maxItems": 2000, "items": _ref("Change")},
+        }
+    ),
+    "PushResponse": _object(
+        {
+            "accepted": {"type": "integer", "minimum": 0},
+            "duplicates": {"type": "integer", "minimum": 0},
+            "cursor": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "PullResponse": _object(
+        {
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "seq": {"type": "integer", "minimum": 1},
+                        "device": {"type": "string"},
+                        "id": {"type": "string"},
+                        "entity": {"type": "string"},
+                        "row": {"type": "string"},
+                        "hlc": {"type": "string"},
+                        "data": {"type": "object"},
+                    },
+                    "required": ["seq", "device", "id", "entity", "row", "hlc", "data"],
+                    "additionalProperties": False,
+                },
+            },
+            "cursor": {"type": "integer", "minimum": 0},
+            "more": {"type": "boolean"},
+        }
+    ),
 }
 
 _PROBLEM = {"application/problem+json": {"schema": _ref("Problem")}}
@@ -371,6 +417,46 @@ def document() -> dict:
                 body=_body("RoleChange"),
                 params=[_user_id()],
             ),
+        },
+        "/v1/sync/push": {
+            "post": _op(
+                "Append this device's changes to your sync log (each change at most once)",
+                _responses(_json("PushResponse", "Stored"), *_WRITE, 401, 409),
+                body=_body("PushRequest"),
+                params=[
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                    }
+                ],
+                tag="sync",
+            )
+        },
+        "/v1/sync/pull": {
+            "get": _op(
+                "Changes after a position of your sync log (your device's own left out)",
+                _responses(_json("PullResponse", "A page"), 400, 401, 422),
+                params=[
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2**62},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 5000},
+                    },
+                    {
+                        "name": "device",
+                        "in": "query",
+                        "schema": {"type": "string", "pattern": "^[0-9A-Za-z_.:-]{1,64}$"},
+                    },
+                ],
+                tag="sync",
+            )
         },
         "/health": {
             "get": _op(

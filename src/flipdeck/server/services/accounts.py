@@ -510,10 +510,14 @@ def purge(config: Config, counter) -> dict[str, int]:
             .where((LoginState.locked_until <= now) & (LoginState.updated_at <= now - 86_400))
             .execute()
         )
+        from flipdeck.server import idempotency
+
+        keys_gone = idempotency.purge(now)
     counters_gone = counter.purge(now)
     return {
         "families": families_gone,
         "refresh_tokens": tokens_gone,
         "login_states": locks_gone,
         "rate_windows": counters_gone,
+        "idempotency_keys": keys_gone,
     }
