@@ -31,7 +31,6 @@ def test_every_command_is_documented():
 
 def test_every_route_is_documented():
     from flipdeck.server.app import routes
-
     from flipdeck.server.config import Config
 
     class _State:

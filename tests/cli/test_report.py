@@ -194,7 +194,7 @@ DEFAULT_SETTINGS = {"rollover_hour": 4, "timezone": "UTC", "sync.auto": False}
 
 def test_config_show(cli):
     assert cli.ok("config", "list", "--json").json() == DEFAULT_SETTINGS
-    expected = "rollover_hour\t4\ntimezone\tUTC\nsync.auto\tFalse\n"
+    expected = "rollover_hour\t4\ntimezone\tUTC\nsync.auto\tfalse\n"
     assert cli.ok("config", "list").stdout == expected
     assert cli.ok("config", "get", "timezone", "--json").json() == {"timezone": "UTC"}
 

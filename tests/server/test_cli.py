@@ -241,7 +241,11 @@ def test_purge_prints_counts_and_is_idempotent(env, cli_database):
     assert first.returncode == 0, first.stderr
     counts = json.loads(first.stdout)
     assert set(counts) == {
-        "families", "refresh_tokens", "login_states", "rate_windows", "idempotency_keys"
+        "families",
+        "refresh_tokens",
+        "login_states",
+        "rate_windows",
+        "idempotency_keys",
     }
     assert counts["families"] == 1 and counts["refresh_tokens"] == 1
     second = cli("purge", env=env)

@@ -26,8 +26,8 @@ from flipdeck.cli import (
     study,
 )
 from flipdeck.cli import config as config_cmd
-from flipdeck.cli import sync as sync_cmd
 from flipdeck.cli import help as help_cmd
+from flipdeck.cli import sync as sync_cmd
 from flipdeck.cli.common import collection
 from flipdeck.core.errors import FlipdeckError
 

@@ -48,7 +48,10 @@ def _show(values: dict, as_json: bool) -> None:
     if as_json:
         output.print_json(values)
     else:
-        output.table(["Setting", "Value"], [[k, v] for k, v in values.items()])
+        output.table(
+            ["Setting", "Value"],
+            [[k, str(v).lower() if isinstance(v, bool) else v] for k, v in values.items()],
+        )
 
 
 @config_app.command("list")

@@ -56,14 +56,13 @@ def study(
     ] = None,
 ) -> None:
     """Study due cards, line by line (Enter reveals, 1–4 answer, q quits)."""
+    from flipdeck.cli.sync import auto_sync
     from flipdeck.store import decks
     from flipdeck.store.session import StudySession
 
-    from flipdeck.cli.sync import auto_sync
-
     with collection() as col:
-        target = decks.find(col, deck) if deck else None
         auto_sync(col)  # with sync.auto on: what other devices did first, quietly if offline
+        target = decks.find(col, deck) if deck else None
         session = StudySession(col, target)
         try:
             _loop(col, session)

@@ -173,7 +173,7 @@ def delete(col, card_ids: Iterable[str]) -> int:
         if row is None:
             continue
         col.write("card", cid, {"deleted": 1})
-        col.conn.execute("UPDATE cards SET queue = ? WHERE id = ?", (reviews.DELETED_QUEUE, cid))
+        reviews.clear_state(col, [cid])
         notes_touched.add(row[0])
         count += 1
     for note_id in notes_touched:

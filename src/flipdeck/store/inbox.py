@@ -3,8 +3,12 @@
 Mutable rows merge per field by stamp (``Collection._apply``, the same rule local writes use);
 review events merge by union on their id, graves keeping undone ones out; change kinds this
 version does not know are kept in ``foreign_changes``. Whatever the changes touch is then
-brought up to date: cards are re-folded, note search text rebuilt, caches dropped. The caller
-holds the transaction (the pull page and its cursor commit together).
+brought up to date, so that derived state is a function of the synced rows alone, whatever
+order they arrived in: cards are re-folded (also those whose note, deck or preset arrived
+after them), deleted cards get the blank state, note search text is rebuilt (for every note of
+a type whose fields were added, removed or reordered), caches are dropped. Rows whose merge
+changed no value (every device's genesis defaults) trigger none of this. The caller holds the
+transaction (the pull page and its cursor commit together).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flipdeck.core import merge
+from flipdeck.core.errors import NotFound
 from flipdeck.store import notes, notetypes, reviews
 from flipdeck.store.entities import ENTITIES, REVIEW
 
@@ -41,10 +46,16 @@ class Applied:
     cards: set[str] = field(default_factory=set)
 
 
+STRUCTURE = ("notetype", "ntfield", "nttemplate", "preset", "config", "deck")
+"""Entities whose rows other rows' derived state depends on (cached note types, presets and
+calendar; search text; scheduling)."""
+
+
 def apply(col, changes: Iterable[Incoming]) -> Applied:
     """Merge remote changes into the collection (inside the caller's transaction)."""
     result = Applied()
     notes_touched: set[str] = set()
+    notetypes_touched: set[str] = set()
     decks_refold: set[str] = set()
     refold_all = False
     for change in changes:
@@ -62,38 +73,47 @@ def apply(col, changes: Iterable[Incoming]) -> Applied:
             known = {k: v for k, v in change.data.items() if spec.keys_valid([k])}
         else:
             known = change.data
+        before = _row(col, spec, change.row) if change.entity in STRUCTURE else None
         won = col._apply(spec, change.row, known, change.hlc)
         if not won:
             continue
         result.merged += 1
         if change.entity == "note":
             notes_touched.add(change.row)
-        elif change.entity == "card":
+            if "created" in won:  # a new card's due is its note's creation: cards that came
+                result.cards.update(  # before their note are settled now
+                    r[0]
+                    for r in col.conn.execute(
+                        "SELECT id FROM cards WHERE note_id = ?", (change.row,)
+                    )
+                )
+            continue
+        if change.entity == "card":
             result.cards.add(change.row)
             if won.get("deleted"):
-                col.conn.execute(
-                    "UPDATE cards SET queue = ? WHERE id = ?", (reviews.DELETED_QUEUE, change.row)
-                )
-        elif change.entity == "deck" and "preset_id" in won:
+                reviews.clear_state(col, [change.row])
+            continue
+        # a row of the structure: act only on values that really changed (every device's
+        # defaults arrive once, stamped genesis, and usually change nothing)
+        after = _row(col, spec, change.row) or {}
+        changed = {k for k in won if before is None or before.get(k) != after.get(k)}
+        if not changed:
+            continue
+        col.invalidate()
+        getattr(col, "_notetypes", {}).clear()
+        if change.entity == "deck" and "preset_id" in changed:
             decks_refold.add(change.row)
         elif change.entity in ("preset", "config"):
             refold_all = True
-        if change.entity in ("notetype", "ntfield", "nttemplate", "preset", "config", "deck"):
-            col.invalidate()
-            getattr(col, "_notetypes", {}).clear()
-    for note_id in notes_touched:
-        row = col.conn.execute(
-            "SELECT notetype_id, fields FROM notes WHERE id = ?", (note_id,)
-        ).fetchone()
-        if row and row[0]:
-            try:
-                notetype = notetypes.load(col, row[0])
-            except Exception:  # its note type has not arrived yet
-                continue
-            col.conn.execute(
-                "UPDATE notes SET search = ? WHERE id = ?",
-                (notes.search_text(notetype, json.loads(row[1] or "{}")), note_id),
-            )
+        elif change.entity == "notetype" and before is None:
+            notetypes_touched.add(change.row)  # its notes may have arrived first
+        elif change.entity == "ntfield" and changed & {"notetype_id", "ord", "deleted"}:
+            for row in (before, after):
+                if row and row.get("notetype_id"):
+                    notetypes_touched.add(row["notetype_id"])
+    for notetype_id in sorted(notetypes_touched):
+        notes.reindex(col, notetype_id)
+    _index(col, notes_touched)
     if refold_all:
         reviews.rebuild(col)
     else:
@@ -102,6 +122,33 @@ def apply(col, changes: Iterable[Incoming]) -> Applied:
         live = [c for c in result.cards if _live(col, c)]
         reviews.refold(col, live)
     return result
+
+
+def _row(col, spec, row_id: str) -> dict | None:
+    """A row's columns by name, or ``None`` when it does not exist yet."""
+    cursor = col.conn.execute(f"SELECT * FROM {spec.table} WHERE id = ?", (row_id,))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return {d[0]: value for d, value in zip(cursor.description, row, strict=True)}
+
+
+def _index(col, note_ids: Iterable[str]) -> None:
+    """Rebuild the search text of some notes (those whose note type is here)."""
+    for note_id in note_ids:
+        row = col.conn.execute(
+            "SELECT notetype_id, fields FROM notes WHERE id = ?", (note_id,)
+        ).fetchone()
+        if not row or not row[0]:
+            continue
+        try:
+            notetype = notetypes.load(col, row[0])
+        except NotFound:  # its note type has not arrived yet: indexed when it does
+            continue
+        col.conn.execute(
+            "UPDATE notes SET search = ? WHERE id = ?",
+            (notes.search_text(notetype, json.loads(row[1] or "{}")), note_id),
+        )
 
 
 def _live(col, card_id: str) -> bool:

@@ -133,6 +133,29 @@ def _update_search(col, note_id: str, notetype: NoteType, fields: Mapping[str, s
     )
 
 
+def reindex(col, notetype_id: str) -> int:
+    """Rebuild the search text of every note of a note type (deleted ones too), after its
+    fields were added, removed or reordered; returns the notes rewritten.
+
+    Search text is derived from the note's values *and* its type's live fields in order, so a
+    structural change makes it stale for every note of the type; keeping it a pure function of
+    synced data is what lets every device hold the same text.
+    """
+    try:
+        notetype = notetypes.load(col, notetype_id)
+    except NotFound:  # the note type has not arrived yet: its notes are indexed when it does
+        return 0
+    changed = [
+        (text, note_id)
+        for note_id, raw, current in col.conn.execute(
+            "SELECT id, fields, search FROM notes WHERE notetype_id = ?", (notetype_id,)
+        ).fetchall()
+        if (text := search_text(notetype, json.loads(raw or "{}"))) != current
+    ]
+    col.conn.executemany("UPDATE notes SET search = ? WHERE id = ?", changed)
+    return len(changed)
+
+
 def card_id(note_id: str, key: str) -> str:
     """The id of a note's card for a template or cloze key: the same on every device."""
     return derived_id("card", note_id, key)

@@ -75,6 +75,15 @@ def _changed(col) -> None:
     _cache(col).clear()
 
 
+def _fields_changed(col, notetype_id: str) -> NoteType:
+    """After fields were added, removed or reordered: the notes' search text follows."""
+    from flipdeck.store import notes
+
+    _changed(col)
+    notes.reindex(col, notetype_id)
+    return load(col, notetype_id)
+
+
 def install(col, notetype: NoteType, *, stamp: str | None = None) -> NoteType:
     """Write a whole note type (new, or a stock one being installed)."""
     col.write(
@@ -185,8 +194,7 @@ def add_field(col, notetype: NoteType, name: str, position: int | None = None) -
         col.new_id(),
         {"notetype_id": notetype.id, "name": name, "ord": ord_, "deleted": 0},
     )
-    _changed(col)
-    return load(col, notetype.id)
+    return _fields_changed(col, notetype.id)
 
 
 def rename_field(col, notetype: NoteType, old: str, new: str) -> NoteType:
@@ -211,8 +219,7 @@ def remove_field(col, notetype: NoteType, name: str) -> NoteType:
     if len(notetype.fields) == 1:
         raise InvalidInput("a note type must keep at least one field")
     col.write("ntfield", field.id, {"deleted": 1})
-    _changed(col)
-    return load(col, notetype.id)
+    return _fields_changed(col, notetype.id)
 
 
 def reorder_fields(col, notetype: NoteType, names: list[str]) -> NoteType:
@@ -226,8 +233,7 @@ def reorder_fields(col, notetype: NoteType, names: list[str]) -> NoteType:
     for i, f in enumerate(wanted):
         if f.ord != float(i):
             col.write("ntfield", f.id, {"ord": float(i)})
-    _changed(col)
-    return load(col, notetype.id)
+    return _fields_changed(col, notetype.id)
 
 
 def add_template(col, notetype: NoteType, name: str, front: str, back: str) -> NoteType:

@@ -84,6 +84,17 @@ def _row(state: CardState) -> tuple:
     )
 
 
+def clear_state(col, card_ids: Iterable[str]) -> None:
+    """Give deleted cards the blank derived state (queue -2, otherwise a new card's).
+
+    A deleted card is never folded (nothing studies it), so whatever it last held would depend
+    on which reviews and preset changes happened to arrive before its deletion, and devices
+    would disagree; the blank state is the same everywhere. Reviving a card re-folds it.
+    """
+    blank = _row(CardState())
+    col.conn.executemany(_SAVE_SQL, [(DELETED_QUEUE, *blank, cid) for cid in card_ids])
+
+
 def save_state(col, card_id: str, state: CardState, suspended: int) -> None:
     """Store a card's derived state (new cards sort by their note's creation)."""
     queue = queue_of(state.state, suspended)

@@ -20,30 +20,88 @@ from flipdeck.sync.errors import AuthRequired, ProtocolMismatch, Rejected, Serve
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
-def raise_for_status(response: httpx.Response) -> None:
-    """The exception a response stands for, if it is an error."""
-    if response.status_code < 400:
-        return
+_AUTH_MESSAGES = {
+    "invalid_credentials": "wrong username, e-mail address or password",
+    "invalid_refresh_token": "this device's sign-in has expired or was revoked",
+    "invalid_token": "the server did not accept this device's sign-in",
+    "authentication_required": "the server did not accept this device's sign-in",
+}
+
+
+def _problem(response: httpx.Response) -> tuple[str, str]:
+    """``(code, detail)`` of an RFC 9457 body; ``("", "")`` for anything else (an HTML page
+    from a proxy, say), so no markup ends up in a message."""
     try:
         problem = response.json()
-        code, detail = problem.get("code", ""), problem.get("detail", "")
     except ValueError:
-        code, detail = "", response.text[:200]
+        return "", ""
+    if not isinstance(problem, dict):
+        return "", ""
+    code, detail = problem.get("code"), problem.get("detail")
+    code = code if isinstance(code, str) else ""
+    detail = detail if isinstance(detail, str) else ""
+    errors = problem.get("errors")
+    if isinstance(errors, list):
+        parts = [
+            f"{e.get('pointer', '').lstrip('/#') or 'request'} {e.get('detail', '')}".strip()
+            for e in errors
+            if isinstance(e, dict)
+        ]
+        if parts:
+            detail = "; ".join(parts)
+    return code, detail
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delay-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    import time
+
+    return max(0.0, when.timestamp() - time.time())
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    """The exception a response stands for, if it is an error (one place for every status)."""
     status = response.status_code
+    if status < 400:
+        return
+    code, detail = _problem(response)
     if status == 401:
         raise AuthRequired(
-            f"the server refused the sign-in ({code or status})",
-            hint="Sign in again with `flipdeck login`.",
+            f"{_AUTH_MESSAGES.get(code, 'the server refused the sign-in')} ({code or status})",
+            hint="Check them and try again."
+            if code == "invalid_credentials"
+            else "Sign in again with `flipdeck login`.",
         )
-    retry = response.headers.get("Retry-After")
-    if status in (429, 503) or status >= 500:
+    if status in (429, 503) or status >= 500 or code == "idempotency_key_in_use":
+        wait = _retry_after(response.headers.get("Retry-After"))
         raise ServerUnavailable(
-            f"the server is unavailable ({code or status}): {detail}",
-            retry_after=float(retry) if retry and retry.isdigit() else None,
+            f"the server is unavailable ({code or f'HTTP {status}'})"
+            + (f": {detail}" if detail else ""),
+            hint=(f"Try again in {wait:.0f} s; " if wait else "Try again later; ")
+            + "your collection is unchanged.",
+            retry_after=wait,
         )
     if code == "protocol_mismatch":
-        raise ProtocolMismatch(detail, hint="Upgrade flipdeck or the server.")
-    raise Rejected(f"the server refused the request: {detail or status}", code or str(status))
+        raise ProtocolMismatch(
+            detail or "the server speaks another sync protocol",
+            hint="Upgrade flipdeck or the server.",
+        )
+    raise Rejected(
+        f"the server refused the request: {detail or f'HTTP {status}'}", code or str(status)
+    )
 
 
 class ServerClient:
@@ -56,17 +114,19 @@ class ServerClient:
         *,
         on_tokens: Callable[[Account], None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = TIMEOUT,
     ) -> None:
         self.server = server.rstrip("/")
         self.account = account
         self._on_tokens = on_tokens
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one refresh at a time
+        self._counting = threading.Lock()
         self.requests = 0
         self.bytes_sent = 0
         self.bytes_received = 0
         self._http = httpx.Client(
             base_url=self.server,
-            timeout=TIMEOUT,
+            timeout=timeout,
             transport=transport,
             headers={"User-Agent": "flipdeck"},
         )
@@ -90,64 +150,78 @@ class ServerClient:
         body: bytes | None = None,
         params: dict | None = None,
         headers: dict | None = None,
-        auth: bool = True,
+        token: str | None = None,
     ) -> httpx.Response:
+        """One request, counted; transport failures become :class:`ServerUnavailable`."""
         headers = dict(headers or {})
         if body is not None:
             headers["Content-Type"] = "application/json"
-        if auth and self.account is not None:
-            headers["Authorization"] = f"Bearer {self.account.access}"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             response = self._http.request(
                 method, path, content=body, params=params, headers=headers
             )
         except httpx.TimeoutException:
-            raise ServerUnavailable(f"{self.server} did not answer in time") from None
+            raise ServerUnavailable(
+                f"the server at {self.server} is unreachable (it did not answer in time)"
+            ) from None
         except httpx.TransportError as error:
             raise ServerUnavailable(
-                f"cannot reach {self.server} ({type(error).__name__})"
+                f"the server at {self.server} is unreachable ({_reason(error)})"
             ) from None
-        self.requests += 1
-        request = response.request
-        self.bytes_sent += _request_size(request)
-        self.bytes_received += _response_size(response)
+        sent, received = _request_size(response.request), _response_size(response)
+        with self._counting:
+            self.requests += 1
+            self.bytes_sent += sent
+            self.bytes_received += received
         return response
 
     def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """A request as the signed-in account, refreshing the access token once if needed."""
-        if self.account is None:
+        """A request as the signed-in account: the one place tokens are refreshed. A 401 means
+        the access token is spent (expired or revoked): it is refreshed once — single-flight,
+        however many threads got the 401 — and the request sent again; a second 401, or a
+        refused refresh, is :class:`AuthRequired`."""
+        account = self.account
+        if account is None:
             raise AuthRequired("not signed in", hint="Sign in with `flipdeck login`.")
-        used = self.account.access
-        response = self._raw(method, path, **kwargs)
+        response = self._raw(method, path, token=account.access, **kwargs)
         if response.status_code == 401:
-            self._refresh(used)
-            response = self._raw(method, path, **kwargs)
+            fresh = self._refresh(account.access)
+            response = self._raw(method, path, token=fresh.access, **kwargs)
         raise_for_status(response)
         return response
 
-    def _refresh(self, rejected_access: str) -> None:
-        """Single-flight: only the first caller whose token was rejected refreshes."""
+    def _refresh(self, rejected_access: str) -> Account:
+        """The account with a fresh token pair; only the first caller whose token was rejected
+        asks the server, the others get what it got."""
         with self._lock:
-            assert self.account is not None
-            if self.account.access != rejected_access:
-                return  # another thread refreshed meanwhile
+            account = self.account
+            assert account is not None
+            if account.access != rejected_access:
+                return account  # another thread refreshed meanwhile
             response = self._raw(
-                "POST",
-                "/v1/auth/refresh",
-                body=_json({"refresh": self.account.refresh}),
-                auth=False,
+                "POST", "/v1/auth/refresh", body=_json({"refresh": account.refresh})
             )
             raise_for_status(response)
-            self._adopt(response.json())
+            return self._adopt(response)
 
-    def _adopt(self, pair: dict) -> Account:
-        user = pair["user"]
-        self.account = Account(
-            self.server, user["username"], user["id"], pair["access"], pair["refresh"]
-        )
+    def _adopt(self, response: httpx.Response) -> Account:
+        """Take the token pair of a sign-in or refresh answer, and save it at once."""
+        try:
+            pair = response.json()
+            user = pair["user"]
+            account = Account(
+                self.server, user["username"], user["id"], pair["access"], pair["refresh"]
+            )
+        except (ValueError, KeyError, TypeError):
+            raise Rejected(
+                "the server's sign-in answer is not understood", "invalid_response"
+            ) from None
+        self.account = account
         if self._on_tokens is not None:
-            self._on_tokens(self.account)
-        return self.account
+            self._on_tokens(account)
+        return account
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -155,24 +229,22 @@ class ServerClient:
         response = self._raw(
             "POST",
             "/v1/auth/register",
-            auth=False,
             body=_json(
                 {"username": username, "email": email, "password": password, "device_name": device}
             ),
         )
         raise_for_status(response)
-        return self._adopt(response.json())
+        return self._adopt(response)
 
     def login(self, login: str, password: str, device: str) -> Account:
         field = "email" if "@" in login else "username"
         response = self._raw(
             "POST",
             "/v1/auth/login",
-            auth=False,
             body=_json({field: login, "password": password, "device_name": device}),
         )
         raise_for_status(response)
-        return self._adopt(response.json())
+        return self._adopt(response)
 
     def logout(self) -> None:
         self._send("POST", "/v1/auth/logout")
@@ -189,13 +261,46 @@ class ServerClient:
             body=messages.encode_push(request),
             headers={"Idempotency-Key": key},
         )
-        return messages.decode_push_response(response.content)
+        result = _decode(messages.decode_push_response, response)
+        if response.headers.get("Idempotent-Replayed") == "true":
+            # the server stored this very batch before (its answer was lost, or the sync was
+            # killed before it was marked sent): for this sync, all of it was already there
+            return messages.PushResponse(0, result.accepted + result.duplicates, result.cursor)
+        return result
 
     def pull(self, after: int, device: str, limit: int) -> messages.PullResponse:
         response = self._send(
             "GET", "/v1/sync/pull", params={"after": after, "device": device, "limit": limit}
         )
-        return messages.decode_pull_response(response.content)
+        return _decode(messages.decode_pull_response, response)
+
+
+def _decode(decoder, response: httpx.Response):
+    """A sync answer decoded, or :class:`Rejected` if it does not follow the contract (a
+    proxy's page, a broken server): never a traceback, and nothing applied."""
+    try:
+        return decoder(response.content)
+    except messages.ProtocolError as error:
+        raise Rejected(
+            f"the server's answer does not follow the sync protocol ({error})",
+            "invalid_response",
+        ) from None
+
+
+def _reason(error: httpx.TransportError) -> str:
+    """A short human reason for a transport failure."""
+    text = str(error).lower()
+    if isinstance(error, httpx.ConnectError):
+        if "refused" in text:
+            return "connection refused"
+        if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+            return "unknown host"
+        return "cannot connect"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return "the connection was closed mid-answer"
+    if isinstance(error, httpx.ReadError | httpx.WriteError):
+        return "the connection was lost"
+    return type(error).__name__
 
 
 def _json(value: dict) -> bytes:

@@ -1,9 +1,11 @@
 """Provides where sign-in tokens live: the OS keyring, or — where no keyring backend exists (a
-headless server, CI) — a file in ``FLIPDECK_HOME`` readable only by the user, which flipdeck
-says once.
+headless server, CI) or the one there fails — a file in ``FLIPDECK_HOME`` readable only by the
+user, which flipdeck says once.
 
-Only tokens are secret; the account's name and server are kept beside them in the same record,
-so `flipdeck whoami` needs no network.
+Each ``FLIPDECK_HOME`` is its own installation, so the keyring entry is named after that
+directory: two collections on one machine can be signed in to different accounts. Only tokens
+are secret; the account's name and server are kept beside them in the same record, so
+`flipdeck whoami` needs no network.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flipdeck.paths import home
 
 SERVICE = "flipdeck"
-_FILE = "credentials.json"
-_WARNED = ".credentials-file-notice"
+FILE = "credentials.json"
+NOTICE = ".credentials-file-notice"
 
 
 @dataclass
@@ -47,28 +50,27 @@ def _keyring():
     return keyring
 
 
-def _file() -> Path:
-    return home() / _FILE
+def entry() -> str:
+    """The keyring user name of this installation's sign-in (one per ``FLIPDECK_HOME``)."""
+    return f"account:{home().resolve()}"
+
+
+def path() -> Path:
+    """The fallback file."""
+    return home() / FILE
 
 
 def _say_once() -> None:
-    marker = home() / _WARNED
+    marker = home() / NOTICE
     if not marker.exists():
         sys.stderr.write(
-            f"note: no system keyring is available; your sign-in is kept in {_file()} "
+            f"note: no system keyring is available; your sign-in is kept in {path()} "
             "(readable only by you)\n"
         )
         marker.touch()
 
 
-def load() -> Account | None:
-    """The signed-in account, if any."""
-    ring = _keyring()
-    if ring is not None:
-        raw = ring.get_password(SERVICE, "account")
-    else:
-        path = _file()
-        raw = path.read_text(encoding="utf-8") if path.exists() else None
+def _parse(raw: str | None) -> Account | None:
     if not raw:
         return None
     try:
@@ -77,26 +79,59 @@ def load() -> Account | None:
         return None
 
 
+def load() -> Account | None:
+    """The signed-in account, if any."""
+    ring = _keyring()
+    if ring is not None:
+        try:
+            account = _parse(ring.get_password(SERVICE, entry()))
+        except Exception:  # a keyring that fails (locked, no D-Bus): the file may hold it
+            account = None
+        if account is not None:
+            return account
+    file = path()
+    try:
+        return _parse(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
 def save(account: Account) -> None:
     """Keep the account's tokens (replacing any previous sign-in)."""
     raw = json.dumps(asdict(account))
     ring = _keyring()
     if ring is not None:
-        ring.set_password(SERVICE, "account", raw)
-        return
+        try:
+            ring.set_password(SERVICE, entry(), raw)
+        except Exception:
+            pass  # fall back to the file below
+        else:
+            path().unlink(missing_ok=True)  # no stale copy of older tokens on disk
+            return
     _say_once()
-    path = _file()
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(raw)
-    os.replace(temporary, path)  # atomic: a crash never leaves half a file
+    _write_private(path(), raw)
+
+
+def _write_private(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` with mode 0600, atomically: a crash leaves the old file or
+    the new one, never half of one (nor a copy anybody else can read)."""
+    fd, temporary = tempfile.mkstemp(prefix=".credentials-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:  # mkstemp creates it 0600
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def clear() -> None:
-    """Forget the sign-in."""
+    """Forget the sign-in (keyring entry and file alike)."""
     ring = _keyring()
     if ring is not None:
-        with contextlib.suppress(Exception):  # nothing stored
-            ring.delete_password(SERVICE, "account")
-    _file().unlink(missing_ok=True)
+        with contextlib.suppress(Exception):  # nothing stored, or the keyring fails
+            ring.delete_password(SERVICE, entry())
+    path().unlink(missing_ok=True)

@@ -77,7 +77,9 @@ class SyncEngine:
         """Push, then pull until nothing remains."""
         started = time.perf_counter()
         requests, sent, received = (
-            self.client.requests, self.client.bytes_sent, self.client.bytes_received,
+            self.client.requests,
+            self.client.bytes_sent,
+            self.client.bytes_received,
         )
         report = SyncReport()
         self._push(report)
@@ -106,9 +108,12 @@ class SyncEngine:
                 messages.Change(id=r[1], entity=r[2], row=r[3], hlc=r[4], data=json.loads(r[5]))
                 for r in rows
             ]
-            key = "push-" + hashlib.sha256(
-                "\x1f".join([col.device_id, rows[0][1], rows[-1][1], str(len(rows))]).encode()
-            ).hexdigest()[:40]
+            key = (
+                "push-"
+                + hashlib.sha256(
+                    "\x1f".join([col.device_id, rows[0][1], rows[-1][1], str(len(rows))]).encode()
+                ).hexdigest()[:40]
+            )
             result = self.client.push(messages.PushRequest(col.device_id, changes), key)
             with col.transaction():
                 col.conn.execute(
@@ -125,8 +130,9 @@ class SyncEngine:
             cursor = int(col.meta(CURSOR_KEY) or 0)
             page = self.client.pull(cursor, col.device_id, self.pull_page)
             incoming = [
-                inbox.Incoming(c.change.id, c.change.entity, c.change.row, c.change.hlc,
-                               c.change.data)
+                inbox.Incoming(
+                    c.change.id, c.change.entity, c.change.row, c.change.hlc, c.change.data
+                )
                 for c in page.changes
             ]
             with col.transaction():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from flipdeck.protocol import messages
-from flipdeck.server.db import database, is_sqlite
+from flipdeck.server.db import is_sqlite
 from flipdeck.server.models import SyncChange, SyncHead
 
 _CHUNK = 400  # rows per INSERT / ids per IN (…): below every database's parameter limit
