@@ -119,3 +119,24 @@ def test_every_mutation_writes_a_change_record(col):
     assert '"name":"Lang::Français"' in rows[-1][1]
     stamps = [r[2] for r in rows]
     assert stamps == sorted(stamps) and len(set(stamps)) == 3
+
+
+def test_deferred_checkpoints_leave_the_wal_to_a_background_checkpoint(tmp_path):
+    from flipdeck.store.collection import checkpoint
+    from tests.store.helpers import add
+
+    path = tmp_path / "c.db"
+    col = Collection.open(path)
+    col.defer_checkpoints()
+    with col.transaction():
+        pass  # the defaults are in the file once a first checkpoint has run
+    checkpoint(path)
+    before = path.stat().st_size
+    with col.transaction():
+        for i in range(1500):  # far more than the 1,000 pages that trigger an automatic one
+            add(col, f"front {i} " + "x" * 2000, "back")
+    assert path.stat().st_size == before  # every new page still only in the WAL
+    checkpoint(path)  # from its own connection, while the collection stays open
+    assert path.stat().st_size > before + 1500 * 2000
+    assert col.conn.execute("SELECT count(*) FROM notes").fetchone()[0] >= 1500
+    col.close()

@@ -7,6 +7,7 @@ is the one place where domain errors become messages on stderr and documented ex
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -24,10 +25,12 @@ from flipdeck.cli import (
     report,
     review,
     study,
+    transfer,
 )
 from flipdeck.cli import config as config_cmd
 from flipdeck.cli import help as help_cmd
 from flipdeck.cli import sync as sync_cmd
+from flipdeck.cli import tui as tui_cmd
 from flipdeck.cli.common import collection
 from flipdeck.core.errors import FlipdeckError
 
@@ -37,7 +40,7 @@ app = typer.Typer(
     name="flipdeck",
     help="Offline-first flashcards for the terminal, scheduled by FSRS.\n\n"
     "Start with `flipdeck sample --study`, or `flipdeck deck create NAME` and `flipdeck add`.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,
@@ -52,12 +55,22 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Offline-first flashcards for the terminal, scheduled by FSRS."""
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        # `flipdeck` alone: the app in a terminal, the help (exit 2, as before) in a pipe
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from flipdeck.cli.tui import open_app
+
+            open_app()
+            raise typer.Exit()
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
 
 
 app.add_typer(deck.deck_app, name="deck")
@@ -77,6 +90,9 @@ app.command("review")(review.review)
 app.command("due")(report.due)
 app.command("stats")(report.stats)
 app.command("doctor")(doctor.doctor)
+app.command("import")(transfer.import_)
+app.command("export")(transfer.export)
+app.command("tui")(tui_cmd.tui)
 
 
 @app.command("sample")

@@ -32,7 +32,7 @@ def list_cards(
     as_json: JsonOption = False,
 ) -> None:
     """Cards matching a search query, in the order notes were added."""
-    from flipdeck.cli.cardview import card_json, question
+    from flipdeck.cli.cardview import card_json
     from flipdeck.core.scheduling import STATE_NAMES
     from flipdeck.store import cards, search
 
@@ -56,7 +56,7 @@ def list_cards(
                     c.deck,
                     ("suspended" if c.suspended else STATE_NAMES[c.state.state]),
                     (iso(c.state.due) or "")[:10] if c.state.state else "",
-                    question(col, c)[:60] if short else question(col, c),
+                    cards.question(col, c)[:60] if short else cards.question(col, c),
                 ]
                 for c in infos
             ),

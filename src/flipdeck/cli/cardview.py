@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flipdeck.cli.common import iso
-from flipdeck.core.html import strip_html, to_spans
+from flipdeck.core.html import to_spans
 from flipdeck.core.scheduling import NEW, STATE_NAMES
 from flipdeck.store import cards
 from flipdeck.store.cards import CardInfo
@@ -17,15 +17,6 @@ def rich_text(html: str):
     for piece, style in to_spans(html):
         text.append(piece, style=style or None)
     return text
-
-
-def question(col, card: CardInfo) -> str:
-    """The card's front as one line of plain text, for listings."""
-    try:
-        front, _back = cards.faces(col, card)
-    except Exception:  # a card whose template is gone still lists
-        front = next(iter(card.fields.values()), "")
-    return " ".join(strip_html(front).split())
 
 
 def card_json(col, card: CardInfo, now: int) -> dict:
@@ -48,6 +39,6 @@ def card_json(col, card: CardInfo, now: int) -> dict:
         "buried": card.buried(now),
         "flag": card.flag,
         "tags": list(card.tags),
-        "question": question(col, card),
+        "question": cards.question(col, card),
         "last_review": iso(state.last_review),
     }

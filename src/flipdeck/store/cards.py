@@ -206,6 +206,17 @@ def faces(col, card: CardInfo, typed: str | None = None) -> tuple[str, str]:
     )
 
 
+def question(col, card: CardInfo) -> str:
+    """The card's front as one line of plain text, for listings and the TUI's browser."""
+    from flipdeck.core.html import strip_html
+
+    try:
+        front, _back = faces(col, card)
+    except Exception:  # a card whose template is gone still lists
+        front = next(iter(card.fields.values()), "")
+    return " ".join(strip_html(front).split())
+
+
 def label(col, card: CardInfo) -> str:
     """The card's name within its note (template name or ``Cloze N``)."""
     from flipdeck.core.cards import card_label

@@ -63,6 +63,56 @@ def translate(error: sqlite3.Error, path: Path) -> CollectionUnavailable | None:
     return None
 
 
+def merge_into(
+    spec, local_clock: dict, current: dict | None, values: Mapping[str, Any], stamp: str
+) -> tuple[dict, dict[str, Any]]:
+    """The per-field merge of one change into a row's state: ``(won, columns)``, the fields of
+    ``values`` that beat ``local_clock`` and the columns to write for them (the row's ``clock``
+    and, for an entity with a map column, the whole map, always).
+
+    ``local_clock`` and ``current`` (the map column's value; ``None`` without one) are the row's
+    decoded state and are advanced in place, so several changes to one row can be merged in a
+    row before it is written once (a sync page does that): the result is the same as applying
+    them one by one through :meth:`Collection._apply`, which uses this too.
+    """
+    won = merge.winning_fields(local_clock, values, stamp)
+    local_clock.update(merge.advance_clock(local_clock, won, stamp))
+    columns: dict[str, Any] = {}
+    prefix = f"{spec.map_column}."
+    mapped = {}
+    for key, value in won.items():
+        if spec.map_column and key.startswith(prefix):
+            mapped[key[len(prefix) :]] = value
+        elif key in spec.json_columns:
+            columns[key] = None if value is None else json.dumps(value)
+        else:
+            columns[key] = value
+    if spec.map_column:
+        current.update(mapped)
+        columns[spec.map_column] = _encode_map(current)
+    columns["clock"] = _encode_clock(local_clock)
+    return won, columns
+
+
+# json.dumps(value, ensure_ascii=False) and json.dumps(value, separators=(",", ":")), without
+# building an encoder for every call (json.dumps does, given any option)
+_encode_map = json.JSONEncoder(ensure_ascii=False).encode
+_encode_clock = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def checkpoint(path: Path) -> None:
+    """Copy the collection's WAL into its file from a connection of its own.
+
+    ``PASSIVE`` neither waits for nor blocks the open connection's readers and writer, and the
+    sqlite3 module releases the GIL meanwhile, so a thread can run it while the user works.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        conn.close()
+
+
 class Collection:
     """An open collection. Create with :meth:`open`; close with :meth:`close`."""
 
@@ -230,11 +280,23 @@ class Collection:
         finally:
             self._depth = 0
 
+    def defer_checkpoints(self) -> None:
+        """Keep this connection's commits from checkpointing the WAL.
+
+        SQLite copies the log back into the file inside whichever commit crosses 1,000 pages,
+        which costs 100–150 ms on a 100k-card collection: fine for a command, a visible stall
+        for a key press. An interactive caller (the TUI) defers that and calls
+        :func:`checkpoint` from a thread in the background instead.
+        """
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+
     def invalidate(self) -> None:
-        """Forget cached presets, schedulers and the calendar (after they change)."""
+        """Forget cached presets, schedulers, note types and the calendar (after they change,
+        and after a rollback, which may have undone a change they were loaded from)."""
         self._calendar = None
         self._presets.clear()
         self._schedulers.clear()
+        self.__dict__.pop("_notetypes", None)
 
     # -- the outbox ---------------------------------------------------------------------------
 
@@ -273,25 +335,10 @@ class Collection:
             (row_id,),
         ).fetchone()
         local_clock = json.loads(row[0]) if row and row[0] else {}
-        won = merge.winning_fields(local_clock, values, stamp)
+        current = (json.loads(row[1]) if row and row[1] else {}) if spec.map_column else None
+        won, columns = merge_into(spec, local_clock, current, values, stamp)
         if not won and row is not None:
             return won
-        clock = json.dumps(merge.advance_clock(local_clock, won, stamp), separators=(",", ":"))
-        columns: dict[str, Any] = {}
-        prefix = f"{spec.map_column}."
-        mapped = {}
-        for key, value in won.items():
-            if spec.map_column and key.startswith(prefix):
-                mapped[key[len(prefix) :]] = value
-            elif key in spec.json_columns:
-                columns[key] = None if value is None else json.dumps(value)
-            else:
-                columns[key] = value
-        if spec.map_column:
-            current = json.loads(row[1]) if row and row[1] else {}
-            current.update(mapped)
-            columns[spec.map_column] = json.dumps(current, ensure_ascii=False)
-        columns["clock"] = clock
         if row is None:
             names = ["id", *columns]
             self.conn.execute(

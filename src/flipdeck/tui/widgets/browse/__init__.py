@@ -1,0 +1,1 @@
+"""Provides the browser's widgets: the virtual card table and the preview."""

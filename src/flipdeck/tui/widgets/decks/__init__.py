@@ -1,0 +1,1 @@
+"""Provides the deck list's widgets."""

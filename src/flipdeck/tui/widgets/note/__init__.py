@@ -1,0 +1,1 @@
+"""Provides the note form that adding and editing share."""

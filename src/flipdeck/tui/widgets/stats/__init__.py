@@ -1,0 +1,1 @@
+"""Provides the statistics screen's terminal plots."""

@@ -1,0 +1,1 @@
+"""Provides the study screen's widgets: the card, the answer buttons, the summary."""

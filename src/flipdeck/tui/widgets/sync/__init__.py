@@ -1,0 +1,1 @@
+"""Provides the sync screen's status panel."""
