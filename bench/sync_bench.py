@@ -3,6 +3,7 @@
 
     python bench/sync_bench.py [--notes 10000] [--reviews 5000] [--runs 3] [--json]
                                [--anki]            # also run the peers' Anki sync benchmark
+                                                   # (as many runs; medians side by side)
 
 The scenario of ``../shared/reference/sync-anchors.md`` §5: device A holds N Basic notes (one
 card each; daily limits raised to 9,999 as in Anki's run); A signs in and does its first sync
@@ -242,25 +243,28 @@ def run_anki(notes_: int, reviews: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+ANKI_STEP_NAMES = {
+    "first_sync_a": "first_sync_A_upload",
+    "first_sync_b": "first_sync_B_download",
+    "push_reviews_a": "sync_A_after_reviews",
+    "pull_reviews_b": "sync_B_pull_reviews",
+    "idle_a": "idle_sync_A_after_B",
+    "idle_b": "idle_sync_B_after_A",
+}
+"""Our step names → the keys of the peers' script's JSON (``wall_s``, ``payload_bytes``,
+``steps``)."""
+
+
 def anki_steps(peer: dict) -> dict:
     """Anki's figures for our step names, from its benchmark's JSON line."""
     wall = peer["wall_s"]
     payload = peer["payload_bytes"]
-    names = {
-        "first_sync_a": "sync_a_first",
-        "first_sync_b": "sync_b_first",
-        "push_reviews_a": "sync_a_reviews",
-        "pull_reviews_b": "sync_b_pull",
-        "idle_a": "idle_a",
-        "idle_b": "idle_b",
-    }
     out = {}
-    for ours, theirs in names.items():
-        key = next((k for k in wall if k.startswith(theirs)), theirs)
-        bytes_ = payload.get(key, {})
+    for ours, theirs in ANKI_STEP_NAMES.items():
+        bytes_ = payload.get(theirs, {})
         out[ours] = {
-            "ms": round(wall.get(key, float("nan")) * 1000, 2),
-            "requests": (peer.get("steps", {}).get(key, {}) or {}).get("requests"),
+            "ms": round(wall.get(theirs, float("nan")) * 1000, 2),
+            "requests": (peer.get("steps", {}).get(theirs, {}) or {}).get("requests"),
             "bytes": (bytes_.get("up", 0) + bytes_.get("down", 0)) if bytes_ else None,
         }
     return out
@@ -295,8 +299,19 @@ def main() -> None:
         }
     anki = None
     if args.anki:
-        log("Anki's sync benchmark (peers' script) …")
-        anki = anki_steps(run_anki(args.notes, args.reviews))
+        peer_runs = []
+        for i in range(args.runs):
+            log(f"Anki's sync benchmark (peers' script), run {i + 1}/{args.runs} …")
+            peer_runs.append(anki_steps(run_anki(args.notes, args.reviews)))
+        anki = {
+            name: {
+                "ms": round(statistics.median(r[name]["ms"] for r in peer_runs), 2),
+                "runs_ms": [r[name]["ms"] for r in peer_runs],
+                "requests": peer_runs[0][name]["requests"],
+                "bytes": peer_runs[0][name]["bytes"],
+            }
+            for name in STEPS
+        }
     result = {
         "bench": "sync_bench",
         "notes": args.notes,

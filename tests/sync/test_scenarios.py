@@ -521,3 +521,25 @@ def test_a_template_removed_while_another_device_adds_notes(devices):
     assert len(made) == 2
     converge([a, b])
     assert_identical([a, b])
+
+
+def test_each_device_removing_the_other_field_leaves_a_type_that_refuses_new_notes(devices):
+    """Each device may remove one field of a two-field type (never its last); merged, the type
+    has none. Adding a note to it is then a clear refusal, not a crash, on every device."""
+    from flipdeck.core.errors import InvalidInput
+
+    a, b = devices(2)
+    with a.col.transaction():
+        nt = notetypes.create(a.col, "Pair", ["One", "Two"])
+    converge([a, b])
+    with a.col.transaction():
+        notetypes.remove_field(a.col, notetypes.load(a.col, nt.id), "One")
+    with b.col.transaction():
+        notetypes.remove_field(b.col, notetypes.load(b.col, nt.id), "Two")
+    converge([a, b])
+    for device in (a, b):
+        merged = notetypes.load(device.col, nt.id)
+        assert merged.fields == ()
+        with pytest.raises(InvalidInput, match="has no fields"), device.col.transaction():
+            notes.add(device.col, merged, decks.ensure(device.col, "Default").id, ["x"])
+    assert_identical([a, b])

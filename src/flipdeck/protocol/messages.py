@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from flipdeck.protocol import PROTOCOL_VERSION
@@ -113,9 +115,50 @@ def _int(value: Any, pointer: str, minimum: int = 0) -> int:
     return value
 
 
+encode_string = encode_basestring_ascii
+"""A string as JSON (what ``json.dumps`` makes of it), called directly: it is most of the work
+when a body is spliced together from thousands of stored changes."""
+
+_CHANGE_KEYS = frozenset({"id", "entity", "row", "hlc", "data"})
+
+
 def decode_change(value: Any, pointer: str) -> Change:
-    """A change from its JSON form."""
-    keys = {"id", "entity", "row", "hlc", "data"}
+    """A change from its JSON form.
+
+    The common case (a well-formed change) is checked in one expression; anything else goes
+    through the member-by-member checks, which find the first problem and its pointer. Both
+    accept exactly the same changes.
+    """
+    if type(value) is dict and value.keys() == _CHANGE_KEYS:
+        id_, entity, row, hlc, data = (
+            value["id"],
+            value["entity"],
+            value["row"],
+            value["hlc"],
+            value["data"],
+        )
+        if _well_formed(id_, entity, row, hlc, data):
+            return Change(id_, entity, row, hlc, data)
+    return _decode_change_checked(value, pointer)
+
+
+def _well_formed(id_: Any, entity: Any, row: Any, hlc: Any, data: Any) -> bool:
+    """Whether a change's members pass every check of :func:`_decode_change_checked`."""
+    return bool(
+        type(id_) is str
+        and type(entity) is str
+        and type(row) is str
+        and type(hlc) is str
+        and isinstance(data, dict)
+        and _ID.match(id_)
+        and _ENTITY.match(entity)
+        and _ID.match(row)
+        and _STAMP.match(hlc)
+    )
+
+
+def _decode_change_checked(value: Any, pointer: str) -> Change:
+    keys = _CHANGE_KEYS
     obj = _object(value, pointer, keys, keys)
     data = obj["data"]
     if not isinstance(data, dict):
@@ -140,13 +183,28 @@ def _loads(raw: bytes | str | Any) -> Any:
 
 def encode_push(request: PushRequest) -> bytes:
     """The JSON body of a push."""
-    return _dumps(
-        {
-            "protocol": request.protocol,
-            "device": request.device,
-            "changes": [c.to_json() for c in request.changes],
-        }
+    return encode_push_json(
+        request.device,
+        [(c.id, c.entity, c.row, c.hlc, _dumps_text(c.data)) for c in request.changes],
+        request.protocol,
     )
+
+
+def encode_push_json(
+    device: str,
+    changes: Iterable[tuple[str, str, str, str, str]],
+    protocol: int = PROTOCOL_VERSION,
+) -> bytes:
+    """The JSON body of a push whose changes are ``(id, entity, row, hlc, data)`` with ``data``
+    already JSON text (an object), as an outbox stores it: the text is spliced in as it is,
+    which spares decoding and re-encoding every change of a batch."""
+    dumps = encode_string
+    items = ",".join(
+        f'{{"id":{dumps(id_)},"entity":{dumps(entity)},"row":{dumps(row)},'
+        f'"hlc":{dumps(hlc)},"data":{data}}}'
+        for id_, entity, row, hlc, data in changes
+    )
+    return (f'{{"protocol":{int(protocol)},"device":{dumps(device)},"changes":[{items}]}}').encode()
 
 
 def decode_push(raw: bytes | str | Any) -> PushRequest:
@@ -209,21 +267,43 @@ def decode_pull_response(raw: bytes | str | Any) -> PullResponse:
     if not isinstance(obj["more"], bool):
         raise ProtocolError("/more", "must be a boolean")
     logged = []
-    change_keys = {"seq", "device", "id", "entity", "row", "hlc", "data"}
     for i, item in enumerate(items):
-        pointer = f"/changes/{i}"
-        entry = _object(item, pointer, change_keys, change_keys)
+        if type(item) is dict and item.keys() == _LOGGED_KEYS:
+            seq, device = item["seq"], item["device"]
+            id_, entity, row, hlc, data = (
+                item["id"],
+                item["entity"],
+                item["row"],
+                item["hlc"],
+                item["data"],
+            )
+            if (
+                type(seq) is int
+                and seq >= 1
+                and type(device) is str
+                and _ID.match(device)
+                and _well_formed(id_, entity, row, hlc, data)
+            ):
+                logged.append(LoggedChange(seq, device, Change(id_, entity, row, hlc, data)))
+                continue
+        pointer = f"/changes/{i}"  # not well-formed: find the first problem
+        entry = _object(item, pointer, _LOGGED_KEYS, _LOGGED_KEYS)
         logged.append(
             LoggedChange(
                 seq=_int(entry["seq"], f"{pointer}/seq", 1),
                 device=_string(entry["device"], f"{pointer}/device", _ID),
-                change=decode_change(
-                    {k: entry[k] for k in ("id", "entity", "row", "hlc", "data")}, pointer
-                ),
+                change=decode_change({k: entry[k] for k in _CHANGE_KEYS}, pointer),
             )
         )
     return PullResponse(logged, _int(obj["cursor"], "/cursor"), obj["more"])
 
 
+_LOGGED_KEYS = _CHANGE_KEYS | {"seq", "device"}
+
+
+def _dumps_text(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _dumps_text(value).encode("utf-8")

@@ -54,13 +54,26 @@ def fingerprint(body) -> str:
 
 
 def run(
-    user_id: str, route: str, key: str, print_: str, now: int, work: Callable[[], tuple[int, str]]
+    user_id: str,
+    route: str,
+    key: str,
+    print_: str,
+    now: int,
+    work: Callable[[], tuple[int, str]],
+    *,
+    equivalent: Callable[[], str] | None = None,
 ) -> Outcome:
-    """Do ``work`` once for this (user, route, key); replay its response ever after."""
+    """Do ``work`` once for this (user, route, key); replay its response ever after.
+
+    ``equivalent``, when given, computes another fingerprint of the same body: the canonical
+    one (:func:`fingerprint`) for a route that fingerprints its bodies in a cheaper way of its
+    own, since keys stored before it did carry that one. A stored key that differs from
+    ``print_`` but equals it is the same request, not a reuse.
+    """
     for _attempt in range(2):
         try:
             with database.atomic():
-                stored = _stored(user_id, route, key, print_)
+                stored = _stored(user_id, route, key, print_, equivalent)
                 if stored is not None:
                     return stored
                 IdempotencyKey.insert(
@@ -75,13 +88,15 @@ def run(
                 return Outcome(status, body, False)
         except peewee.IntegrityError:
             continue  # a concurrent copy claimed the key first: replay what it stored
-    stored = _stored(user_id, route, key, print_)
+    stored = _stored(user_id, route, key, print_, equivalent)
     if stored is None:
         raise ApiError("idempotency_key_in_use", "A request with this key is still running.")
     return stored
 
 
-def _stored(user_id: str, route: str, key: str, print_: str) -> Outcome | None:
+def _stored(
+    user_id: str, route: str, key: str, print_: str, equivalent: Callable[[], str] | None
+) -> Outcome | None:
     row = IdempotencyKey.get_or_none(
         (IdempotencyKey.user == user_id)
         & (IdempotencyKey.route == route)
@@ -89,7 +104,7 @@ def _stored(user_id: str, route: str, key: str, print_: str) -> Outcome | None:
     )
     if row is None:
         return None
-    if row.fingerprint != print_:
+    if row.fingerprint != print_ and (equivalent is None or row.fingerprint != equivalent()):
         raise ApiError(
             "idempotency_key_reused",
             "This Idempotency-Key was used with a different body; use a new key.",

@@ -94,6 +94,11 @@ def add(
 
     Refused, as Anki refuses, when the first field is empty or no card would have a front.
     """
+    if not notetype.fields:  # two devices each removed a different last field
+        raise InvalidInput(
+            f"the note type {notetype.name!r} has no fields",
+            hint=f"Add one: flipdeck notetype add-field {notetype.name!r} NAME",
+        )
     fields = {f.id: "" for f in notetype.fields} | resolve_values(notetype, values)
     first = notetype.fields[0]
     if not strip_html(fields[first.id]) and "<img" not in fields[first.id]:

@@ -255,10 +255,16 @@ class ServerClient:
     # -- sync -------------------------------------------------------------------------------
 
     def push(self, request: messages.PushRequest, key: str) -> messages.PushResponse:
+        return self.push_body(messages.encode_push(request), key)
+
+    def push_body(self, body: bytes, key: str) -> messages.PushResponse:
+        """Push an encoded :class:`~flipdeck.protocol.messages.PushRequest` (the engine splices
+        its outbox's stored JSON with :func:`~flipdeck.protocol.messages.encode_push_json`).
+        A retry must send the same bytes under the same key: the server fingerprints them."""
         response = self._send(
             "POST",
             "/v1/sync/push",
-            body=messages.encode_push(request),
+            body=body,
             headers={"Idempotency-Key": key},
         )
         result = _decode(messages.decode_push_response, response)

@@ -45,12 +45,20 @@ class SyncPush:
         user_id = req.context.user.id
         now = int(self.state.config.clock())
 
+        texts = sync.encode_data(request)
+
         def work() -> tuple[int, str]:
-            result = sync.push(user_id, request, now)
+            result = sync.push(user_id, request, now, texts)
             return 200, messages.encode_push_response(result).decode()
 
         outcome = idempotency.run(
-            user_id, "sync.push", key, idempotency.fingerprint(body), now, work
+            user_id,
+            "sync.push",
+            key,
+            sync.fingerprint(request, texts),
+            now,
+            work,
+            equivalent=lambda: idempotency.fingerprint(body),
         )
         resp.status = outcome.status
         resp.content_type = falcon.MEDIA_JSON
