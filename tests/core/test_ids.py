@@ -125,3 +125,29 @@ parts = st.lists(st.text(alphabet=st.characters(exclude_characters="\x1f")), min
 def test_derived_ids_differ_whenever_the_parts_do(a, b):
     """Parts are joined with the unit separator (U+001F), which names and ids never contain."""
     assert (derived_id(*a) == derived_id(*b)) == (a == b)
+
+
+def test_uuid7_ids_are_unique_and_valid_across_pool_refills():
+    """The random part comes from a pool refilled every 4,096 ids; ids stay valid and unique."""
+    values = [uuid7() for _ in range(20_000)]
+    assert len(set(values)) == len(values)
+    for value in values[4090:4100]:
+        _assert_v7(value)
+
+
+def test_a_forked_child_draws_fresh_randomness():
+    """A gunicorn worker forked from a parent that made ids must not repeat its random digits."""
+    import os
+
+    uuid7()  # the parent's pool is filled
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read)
+        os.write(write, uuid7()[-12:].encode())
+        os._exit(0)
+    os.close(write)
+    child_tail = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child_tail != uuid7()[-12:]

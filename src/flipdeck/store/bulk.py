@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -24,6 +23,7 @@ from json.encoder import encode_basestring as _quote  # the C encoder; keeps non
 from flipdeck.core import cards as cardgen
 from flipdeck.core import merge
 from flipdeck.core.html import strip_html
+from flipdeck.core.ids import uuid7
 from flipdeck.core.notetypes import NoteType
 from flipdeck.core.template import field_is_empty
 from flipdeck.store import notes as notes_store
@@ -33,45 +33,15 @@ BATCH = 2000
 
 _ALPHABET = notes_store._GUID_ALPHABET
 _GUID_TABLE = bytes(ord(_ALPHABET[b % len(_ALPHABET)]) for b in range(256))
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 _GUID_BATCH = 500  # guids per ``IN (…)`` query, under SQLite's default variable limit
 
 
-class _Ids:
-    """UUIDv7 ids made in bulk: the layout of :func:`flipdeck.core.ids.uuid7` (time-ordered,
-    a 12-bit counter within a millisecond, 62 random bits), without a lock, a syscall and a
-    ``uuid.UUID`` object per id, which together cost more than the insert itself."""
+class _Guids:
+    """Anki-style guids made in bulk from pooled randomness."""
 
     def __init__(self) -> None:
-        self._ms = 0
-        self._seq = 0
-        self._ms_hex = ""
-        self._hex = ""
         self._bytes = b""
-        self._at = 0
         self._byte_at = 0
-
-    def _random_hex(self, count: int) -> str:
-        if self._at + count > len(self._hex):
-            self._hex, self._at = os.urandom(8 * 4096).hex(), 0
-        chunk = self._hex[self._at : self._at + count]
-        self._at += count
-        return chunk
-
-    def __call__(self) -> str:
-        ms = time.time_ns() // 1_000_000
-        if ms > self._ms:
-            self._ms, self._seq = ms, int.from_bytes(os.urandom(2), "big") & 0x07FF
-            self._ms_hex = f"{ms:012x}"
-        else:
-            self._seq += 1
-            if self._seq > 0x0FFF:  # counter exhausted: borrow the next millisecond
-                self._ms, self._seq = self._ms + 1, 0
-                self._ms_hex = f"{self._ms:012x}"
-        r = self._random_hex(16)
-        m = self._ms_hex
-        # version 7, then the RFC 9562 variant (10xx) in the top bits of the random part
-        return f"{m[:8]}-{m[8:]}-7{self._seq:03x}-{_VARIANT[r[0]]}{r[1:4]}-{r[4:]}"
 
     def guid(self) -> str:
         """A 10-character guid in Anki's alphabet, as :func:`notes.new_guid` makes (each
@@ -234,7 +204,7 @@ class BulkWriter:
 
     def __init__(self, col) -> None:
         self.col = col
-        self._ids = _Ids()
+        self._guids = _Guids()
         self._shapes: dict[str, _Shape] = {}
         self._notes: list[tuple] = []
         self._cards: list[tuple] = []
@@ -273,7 +243,7 @@ class BulkWriter:
 
     def new_guid(self) -> str:
         """A fresh guid (as :func:`notes.new_guid`, faster)."""
-        return self._ids.guid()
+        return self._guids.guid()
 
     def card_keys(self, notetype: NoteType, values: Sequence[str]) -> list[str]:
         """The cards a note with these values (in field order) would have; empty = refused."""
@@ -300,9 +270,9 @@ class BulkWriter:
         if keys is None:
             keys = shape.keys(values)
         stamp = self._stamp or self._new_stamp()
-        note_id = self._ids()
+        note_id = uuid7()
         created = self.col.now() if created is None else created
-        guid = guid or self._ids.guid()
+        guid = guid or self._guids.guid()
         tag_text = notes_store.format_tags(tags)
         encoded = [_quote(v) for v in values]
         self._notes.append(
@@ -328,7 +298,7 @@ class BulkWriter:
         )
         self._changes.append(
             (
-                self._ids(),
+                uuid7(),
                 "note",
                 note_id,
                 stamp,
@@ -350,7 +320,7 @@ class BulkWriter:
             self._cards.append((cid, note_id, key, ord_, deck_id, self._card_clock, created))
             self._changes.append(
                 (
-                    self._ids(),
+                    uuid7(),
                     "card",
                     cid,
                     stamp,
@@ -405,7 +375,7 @@ class BulkWriter:
         )
         self._changes.append(
             (
-                self._ids(),
+                uuid7(),
                 "note",
                 existing.id,
                 stamp,

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
 from flipdeck.core import hlc
+from flipdeck.core.ids import uuid7
 from flipdeck.core.scheduling import CardState
 from flipdeck.store.entities import REVIEW
 from flipdeck.store.reviews import queue_of
@@ -55,24 +55,8 @@ _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def change_ids(col, count: int) -> list[str]:
-    """``count`` UUIDv7 change ids, made in bulk: the layout of
-    :func:`flipdeck.core.ids.uuid7` (time-ordered, a 12-bit counter, 62 random bits), from one
-    ``urandom`` call instead of two per id."""
-    pool = os.urandom(8 * count).hex()
-    ms = col.now()
-    seq = int.from_bytes(os.urandom(2), "big") & 0x07FF
-    out = []
-    prefix = f"{ms:012x}"
-    head = f"{prefix[:8]}-{prefix[8:]}-7"
-    for i in range(count):
-        seq += 1
-        if seq > 0x0FFF:
-            ms, seq = ms + 1, 0
-            prefix = f"{ms:012x}"
-            head = f"{prefix[:8]}-{prefix[8:]}-7"
-        r = pool[16 * i : 16 * i + 16]
-        out.append(f"{head}{seq:03x}-{_VARIANT[r[0]]}{r[1:4]}-{r[4:]}")
-    return out
+    """``count`` change ids, in order after every id this process made before."""
+    return [uuid7() for _ in range(count)]
 
 
 def stamps(col, count: int) -> list[str]:
