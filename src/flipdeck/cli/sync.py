@@ -84,17 +84,6 @@ class _LazyBar:
             self.bar.stop()
 
 
-def _summary(report) -> str:
-    if not (report.pushed or report.pushed_duplicates or report.pulled):
-        return f"Up to date ({report.requests} request(s), {report.duration_ms:.0f} ms)."
-    extra = f", {report.reviews_added} review(s) added" if report.reviews_added else ""
-    return (
-        f"Synced: {report.pushed} change(s) sent, {report.pulled} received, "
-        f"{report.merged} merged{extra} ({report.requests} request(s), "
-        f"{report.duration_ms:.0f} ms)."
-    )
-
-
 def sync(
     status: Annotated[
         bool,
@@ -129,7 +118,7 @@ def sync(
     if as_json:
         output.print_json(report.to_json())
     else:
-        output.info(_summary(report))
+        output.info(report.summary())
 
 
 def auto_sync(col, *, announce: bool = False) -> None:

@@ -48,6 +48,17 @@ class SyncReport:
     bytes_received: int = 0
     duration_ms: float = 0.0
 
+    def summary(self) -> str:
+        """One line saying what the sync did, as `flipdeck sync` and the TUI print it."""
+        if not (self.pushed or self.pushed_duplicates or self.pulled):
+            return f"Up to date ({self.requests} request(s), {self.duration_ms:.0f} ms)."
+        extra = f", {self.reviews_added} review(s) added" if self.reviews_added else ""
+        return (
+            f"Synced: {self.pushed} change(s) sent, {self.pulled} received, "
+            f"{self.merged} merged{extra} ({self.requests} request(s), "
+            f"{self.duration_ms:.0f} ms)."
+        )
+
     def to_json(self) -> dict:
         return asdict(self)
 

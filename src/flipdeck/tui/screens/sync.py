@@ -23,18 +23,6 @@ from flipdeck.tui.messages import (
 from flipdeck.tui.screens.base import FlipdeckScreen
 
 
-def report_line(report) -> str:
-    """One sync's outcome, worded as `flipdeck sync` words it."""
-    if not (report.pushed or report.pushed_duplicates or report.pulled):
-        return f"Up to date ({report.requests} request(s), {report.duration_ms:.0f} ms)."
-    extra = f", {report.reviews_added} review(s) added" if report.reviews_added else ""
-    return (
-        f"Synced: {report.pushed} change(s) sent, {report.pulled} received, "
-        f"{report.merged} merged{extra} ({report.requests} request(s), "
-        f"{report.duration_ms:.0f} ms)."
-    )
-
-
 class SyncScreen(FlipdeckScreen):
     """Sync status and the sync action."""
 
@@ -130,7 +118,7 @@ class SyncScreen(FlipdeckScreen):
 
     def on_sync_finished(self, message: SyncFinished) -> None:
         self._stopped()
-        self.query_one("#sync-result", Static).update(report_line(message.report))
+        self.query_one("#sync-result", Static).update(message.report.summary())
         self.app.reopen()
 
     def on_sync_failed(self, message: SyncFailed) -> None:
