@@ -14,7 +14,8 @@ import pytest
 from flipdeck import __version__
 from flipdeck.cli.help import SEARCH_HELP
 
-HEAVY = ("textual", "httpx", "falcon", "peewee")
+# pydantic: typer 0.29+ imports it at start-up (~70 ms); pyproject.toml keeps typer below that
+HEAVY = ("textual", "httpx", "falcon", "peewee", "pydantic")
 
 # Runs main() as the `flipdeck` console script would, then reports the heavy modules loaded.
 PROBE = """
