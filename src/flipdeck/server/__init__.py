@@ -1,1 +1,1 @@
-"""Provides flipdeck-server: the Falcon app factory, resources, services and models (to come)."""
+"""Provides flipdeck-server: the Falcon app factory, resources, services and models."""

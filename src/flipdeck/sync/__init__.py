@@ -1,1 +1,1 @@
-"""Provides the client side of sync: HTTP client, push/pull engine, credentials (to come)."""
+"""Provides the client side of sync: HTTP client, push/pull engine, credentials."""
