@@ -24,17 +24,15 @@ import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PEERS = ROOT.parent / "shared" / "bench" / "peers"
-if not PEERS.exists():
-    PEERS = Path("/work/shared/bench/peers")
-PEER_DIR = Path(os.environ.get("PEER_DIR", Path(tempfile.gettempdir()) / "peer"))
+sys.path.insert(0, str(ROOT / "bench"))
+from _peers import PEER_DIR, PEERS, peer  # noqa: E402
+
 ANCHORS = {  # performance-anchors.md §1 (Anki .apkg import) and §4 (floor), medians
     100_000: {"anki_import_s": 1.565, "floor_s": 0.238},
     10_000: {"anki_import_s": 0.160, "floor_s": 0.0157},
@@ -108,20 +106,6 @@ def _store_floor(source: Path, work: Path) -> float:
     elapsed = time.perf_counter() - t0
     conn.close()
     return elapsed
-
-
-def peer(script: str, n: int, *extra: str) -> dict | None:
-    python = PEER_DIR / "venv" / "bin" / "python"
-    if not python.exists():
-        print(f"(no peer venv at {python}; using recorded figures)", file=sys.stderr)
-        return None
-    proc = subprocess.run(
-        [str(python), str(PEERS / script), "--n", str(n), *extra],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

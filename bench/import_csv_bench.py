@@ -24,17 +24,15 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PEERS = ROOT.parent / "shared" / "bench" / "peers"
-if not PEERS.exists():
-    PEERS = Path("/work/shared/bench/peers")
-PEER_DIR = Path(os.environ.get("PEER_DIR", Path(tempfile.gettempdir()) / "peer"))
+sys.path.insert(0, str(ROOT / "bench"))
+from _peers import PEER_DIR, PEERS, peer  # noqa: E402
+
 ANCHORS = {  # performance-anchors.md §1 and §4, 100k rows
     100_000: {"anki_import_s": 1.985, "anki_reimport_s": 1.605, "floor_s": 0.238},
     10_000: {"anki_import_s": 0.198, "anki_reimport_s": 0.135, "floor_s": 0.0157},
@@ -76,20 +74,6 @@ def run_once(path: Path, tmp: Path) -> dict:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def peer(script: str, n: int, *extra: str) -> dict | None:
-    python = PEER_DIR / "venv" / "bin" / "python"
-    if not python.exists():
-        print(f"(no peer venv at {python}; using recorded figures)", file=sys.stderr)
-        return None
-    proc = subprocess.run(
-        [str(python), str(PEERS / script), "--n", str(n), *extra],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
