@@ -37,7 +37,7 @@ def test_server_bench_prints_its_figures(tmp_path):
             "--duration",
             "1",
             "--login-duration",
-            "1",
+            "4",  # a login is ~0.4 s of scrypt; with CI's other jobs, 1 s could see none finish
             "--connections",
             "4",
             "--databases",
