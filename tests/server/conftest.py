@@ -144,6 +144,20 @@ def client(make_client):
     return make_client()
 
 
+# the public shape of a user, as every endpoint that returns one answers it
+USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "role",
+    "display_name",
+    "bio",
+    "avatar_url",
+    "timezone",
+    "created_at",
+}
+
+
 def register(client, username="alice", email=None, password=STRONG_PASSWORD, **extra):
     """Register through the API; returns the token response."""
     response = client.simulate_post(

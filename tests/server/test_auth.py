@@ -14,19 +14,8 @@ import jwt
 import pytest
 
 from flipdeck.server import logs
-from tests.server.conftest import STRONG_PASSWORD, bearer, register
+from tests.server.conftest import STRONG_PASSWORD, USER_KEYS, bearer, register
 
-USER_KEYS = {
-    "id",
-    "username",
-    "email",
-    "role",
-    "display_name",
-    "bio",
-    "avatar_url",
-    "timezone",
-    "created_at",
-}
 PAIR_KEYS = {"access", "refresh", "token_type", "expires_in", "user"}
 NEW_PASSWORD = "a different long passphrase"
 

@@ -9,19 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.conftest import STRONG_PASSWORD, bearer, register
+from tests.server.conftest import STRONG_PASSWORD, USER_KEYS, bearer, register
 
-USER_KEYS = {
-    "id",
-    "username",
-    "email",
-    "role",
-    "display_name",
-    "bio",
-    "avatar_url",
-    "timezone",
-    "created_at",
-}
 DEVICE_KEYS = {"id", "name", "user_agent", "created_at", "last_used_at", "expires_at", "current"}
 
 

@@ -13,19 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from flipdeck.core.ids import uuid7
-from tests.server.conftest import bearer, register
-
-USER_KEYS = {
-    "id",
-    "username",
-    "email",
-    "role",
-    "display_name",
-    "bio",
-    "avatar_url",
-    "timezone",
-    "created_at",
-}
+from tests.server.conftest import USER_KEYS, bearer, register
 
 
 def set_role(name: str, role: str) -> None:
