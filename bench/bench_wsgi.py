@@ -4,7 +4,8 @@ raised out of reach, so a throughput run is never answered with 429.
 
 The server's configuration only accepts *stricter* limits (security.md), which is why this
 module exists rather than an environment variable. Everything else is production: the rate
-limiter still counts every request in the database (one upsert per request), authentication
+limiter still counts every request against the shared counter in the database (a worker claims
+units in blocks of up to 32 with one upsert, as in production), authentication
 still loads the user and the device sign-in per request, passwords use the configured profile
 (default scrypt N=2^17), and logs are JSON lines at INFO.
 """

@@ -4,6 +4,7 @@
     python bench/sync_bench.py [--notes 10000] [--reviews 5000] [--runs 3] [--json]
                                [--anki]            # also run the peers' Anki sync benchmark
                                                    # (as many runs; medians side by side)
+                               [--profile STEP]    # cProfile one step of the client (stderr)
 
 The scenario of ``../shared/reference/sync-anchors.md`` §5: device A holds N Basic notes (one
 card each; daily limits raised to 9,999 as in Anki's run); A signs in and does its first sync
@@ -23,9 +24,11 @@ scheduling state, notes, reviews): they must be identical.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
+import pstats
 import random
 import shutil
 import socket
@@ -187,9 +190,15 @@ def one_run(args, work: Path) -> dict:
 
         def step(name, col, client):
             before = (client.requests, client.bytes_sent, client.bytes_received)
+            profiler = cProfile.Profile() if name == args.profile else None
             t0 = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
             report = SyncEngine(col, client).sync()
             ms = (time.perf_counter() - t0) * 1000
+            if profiler is not None:
+                profiler.disable()
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
             steps[name] = {
                 "ms": round(ms, 2),
                 "requests": client.requests - before[0],
@@ -277,6 +286,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--profile", choices=STEPS, help="print the client's cProfile of one step (to stderr)"
+    )
     parser.add_argument("--anki", action="store_true", help="also run Anki's benchmark now")
     args = parser.parse_args()
     runs = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 
 import pytest
@@ -168,3 +169,30 @@ def test_an_unauthorised_role_is_logged_as_authz_denied(run):
     assert denied.status_code == 403
     [line] = [e for e in entries(stream) if e["event"] == "authz_denied"]
     assert line["request_id"] == rid(denied) and line["user_id"] == student["user"]["id"]
+
+
+def test_an_access_line_reaches_any_other_handler_too_and_reads_the_same(run):
+    """The access line skips the ``LogRecord`` only while flipdeck's handler is the only one;
+    a handler a deployment adds gets it as a record, formatted into the same JSON object."""
+    r, stream = run
+    token = r.register("alice")["access"]
+    extra = io.StringIO()
+    handler = logging.StreamHandler(extra)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger("flipdeck.server")
+    logger.addHandler(handler)
+    try:
+        slow = r.call("GET", "/v1/me", headers=bearer(token))
+    finally:
+        logger.removeHandler(handler)
+    fast = r.call("GET", "/v1/me", headers=bearer(token))
+
+    [seen_by_extra] = [e for e in entries(extra) if e["event"] == "request"]
+    by_id = {e["request_id"]: e for e in entries(stream) if e["event"] == "request"}
+    assert by_id[rid(slow)] == seen_by_extra
+    assert rid(fast) not in {e["request_id"] for e in entries(extra)}
+    direct, recorded = by_id[rid(fast)], by_id[rid(slow)]
+    assert list(direct) == list(recorded)  # the same keys in the same order
+    assert direct["route"] == recorded["route"] == "/v1/me" and direct["status"] == 200
+    assert direct["user_id"] == recorded["user_id"] and direct["user_id"]
+    assert TS.match(direct["ts"])

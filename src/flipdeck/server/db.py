@@ -8,6 +8,7 @@ worker process; nothing connects until the first request, which is after gunicor
 
 from __future__ import annotations
 
+import threading
 import time
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -102,9 +103,39 @@ def is_sqlite() -> bool:
 
 
 class ConnectionMiddleware:
-    """A connection for each request that needs one (peewee connects on the first query), given
-    back (to the pool) when the response is done; ``/health`` never touches the database."""
+    """A connection for each request that needs one (peewee connects on the first query; the
+    state is per thread), given back to the pool when the response is done; ``/health`` never
+    touches the database.
+
+    Checking a connection out of the pool and back in cost more than the one query of an
+    authenticated request, so the main thread, where a gunicorn sync worker serves every
+    request, keeps its connection while requests follow each other closely. One idle for
+    ``KEEP_FOR`` seconds goes back before the next request, whose checkout then has the pool
+    test it (after a database restart that discards the dead one), and so does the connection
+    of a request that failed, which may have been the connection's own fault. Other threads
+    give theirs back every time: a server may end a thread after one request, and a thread
+    that ended holding a connection would take it from the pool for good.
+    """
+
+    KEEP_FOR = PostgresPool.PING_AFTER
+
+    def __init__(self) -> None:
+        self._last_used = 0.0  # time.monotonic() when the main thread's last request ended
+
+    def process_request(self, req, resp) -> None:
+        db = database.obj
+        if not db.is_closed() and time.monotonic() - self._last_used > self.KEEP_FOR:
+            db.close()
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:
-        if not database.is_closed():
-            database.close()
+        db = database.obj
+        if db.is_closed():
+            return
+        if (
+            req_succeeded
+            and not db.in_transaction()
+            and threading.current_thread() is threading.main_thread()
+        ):
+            self._last_used = time.monotonic()
+        else:
+            db.close()

@@ -20,8 +20,7 @@ from flipdeck.server import logs
 from flipdeck.server.config import Config
 from flipdeck.server.errors import ApiError
 from flipdeck.server.ratelimit import address_key
-
-log = logging.getLogger("flipdeck.server")
+from flipdeck.server.services import accounts
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _JSON = re.compile(r"^application/json\s*(;\s*charset\s*=\s*\"?utf-8\"?\s*)?$", re.IGNORECASE)
@@ -48,16 +47,14 @@ class RequestContext:
         resp.set_header("X-Request-ID", req.context.request_id)
         resp.set_header("X-Response-Time", f"{elapsed:.2f}ms")
         route = getattr(req, "uri_template", None) or "(unmatched)"
-        log.info(
-            "request",
-            extra={
-                "event": "request",
+        logs.access(
+            {
                 "method": req.method,
                 "route": route,
                 "status": int(resp.status_code if hasattr(resp, "status_code") else 0),
                 "duration_ms": round(elapsed, 2),
                 "client_ip": req.context.client_ip,
-            },
+            }
         )
         token = getattr(req.context, "token", None)
         if token is not None:
@@ -271,8 +268,6 @@ class Authentication:
                 "The Authorization header must be 'Bearer <token>'.",
                 headers={"WWW-Authenticate": 'Bearer realm="flipdeck", error="invalid_request"'},
             )
-        from flipdeck.server.services import accounts
-
         user, family = accounts.authenticate(self.issuer, token.strip(), self.config)
         req.context.user = user
         req.context.family = family

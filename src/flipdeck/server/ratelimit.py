@@ -46,11 +46,12 @@ class DatabaseCounter:
 
     def hit(self, key: str, window: int, now: float, amount: int = 1) -> Hit:
         start = int(now) // window * window
-        with database.atomic():
-            # fetchall: SQLite cannot commit while a RETURNING statement is still open
-            count = database.execute_sql(
-                self._hit_sql(), (key, start, amount, start + window, amount)
-            ).fetchall()[0][0]
+        # one statement, atomic by itself: no BEGIN and COMMIT round trips around it (outside
+        # a transaction it commits on its own; inside one it is part of it). fetchall: the
+        # statement only completes, and commits, once its RETURNING row has been read.
+        count = database.execute_sql(
+            self._hit_sql(), (key, start, amount, start + window, amount)
+        ).fetchall()[0][0]
         return Hit(int(count), start + window)
 
     def _hit_sql(self) -> str:
