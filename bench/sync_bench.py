@@ -307,7 +307,8 @@ def main() -> None:
             "runs_ms": [v["ms"] for v in values],
             "requests": values[0]["requests"],
             "bytes": statistics.median(v["bytes_up"] + v["bytes_down"] for v in values),
-            "changes": values[0]["pushed"] or values[0]["pulled"],
+            "pushed": values[0]["pushed"],
+            "pulled": values[0]["pulled"],
         }
     anki = None
     if args.anki:

@@ -44,3 +44,51 @@ def test_collection_bench_prints_its_figures(tmp_path):
     assert result["due_cold_ms"]["json"]["runs"] == 1
     assert set(result["next_card_ms"]) == {"p50", "p99"}
     assert set(result["answer_ms"]) == {"median", "p99"}
+
+
+def test_sync_bench_prints_its_figures_and_profiles_a_step(tmp_path):
+    """A tiny run of the whole scenario against a real ``flipdeck-server``: every step is
+    reported, the two devices converge, and ``--profile`` prints that step's profile."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FLIPDECK_")},
+        "PYTHONPATH": str(ROOT / "src"),
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sync_bench.py"),
+            "--notes",
+            "40",
+            "--reviews",
+            "10",
+            "--runs",
+            "1",
+            "--profile",
+            "first_sync_b",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["converged"] is True and result["notes"] == 40 and result["reviews"] == 10
+    steps = result["steps"]
+    assert set(steps) == {
+        "first_sync_a",
+        "first_sync_b",
+        "push_reviews_a",
+        "pull_reviews_b",
+        "idle_a",
+        "idle_b",
+    }
+    # A sends its 40 notes and their cards; B receives them (and sends only its own defaults)
+    assert steps["first_sync_a"]["pushed"] > 80 and steps["first_sync_b"]["pulled"] > 80
+    assert steps["push_reviews_a"]["pushed"] >= 10 and steps["pull_reviews_b"]["pulled"] >= 10
+    assert steps["idle_a"]["requests"] == steps["idle_b"]["requests"] == 1
+    assert steps["idle_a"]["bytes"] < 1024
+    assert "engine.py" in done.stderr and "cumulative" in done.stderr  # the profile
