@@ -87,3 +87,22 @@ def test_a_connection_the_database_dropped_costs_one_503_then_the_api_recovers(
     again = client.simulate_get("/v1/me", headers=auth)
     assert again.status_code == 200
     assert database.connection().info.backend_pid != backend
+
+
+def test_postgresql_always_runs_on_psycopg_3_even_where_psycopg2_is_importable(monkeypatch):
+    """peewee prefers psycopg2 whenever it can import it; the server is written for psycopg 3
+    (its pool checks, its kept cursor), so it asks for that driver explicitly."""
+    import peewee
+
+    from flipdeck.server.config import Config
+    from flipdeck.server.db import open_database
+
+    monkeypatch.setattr(peewee, "psycopg2", object())  # as if psycopg2 were installed
+    bound = database.obj
+    try:
+        db = open_database(
+            Config(database_url="postgresql://nobody@127.0.0.1:1/none", secret_key=b"k" * 40)
+        )
+    finally:
+        database.initialize(bound)  # open_database binds the proxy; put the test's back
+    assert type(db._adapter) is peewee.Psycopg3Adapter

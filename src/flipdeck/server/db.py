@@ -60,6 +60,9 @@ def open_database(config: Config) -> peewee.Database:
             stale_timeout=300,
             timeout=config.db_timeout,
             connect_timeout=max(1, int(config.db_timeout)),
+            # the driver this project installs and is written for; without this, peewee
+            # silently switches to psycopg2 whenever that happens to be importable
+            prefer_psycopg3=True,
             **options,
         )
     else:
