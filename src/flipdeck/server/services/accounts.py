@@ -443,6 +443,8 @@ def _signed_in(family_id: str, user_id: str) -> Family | None:
 
 
 class _Cursor(threading.local):
+    """The driver cursor :func:`_fetch_one` keeps, and the connection it belongs to."""
+
     connection = None
     cursor = None
 
