@@ -92,3 +92,20 @@ def test_sync_bench_prints_its_figures_and_profiles_a_step(tmp_path):
     assert steps["idle_a"]["requests"] == steps["idle_b"]["requests"] == 1
     assert steps["idle_a"]["bytes"] < 1024
     assert "engine.py" in done.stderr and "cumulative" in done.stderr  # the profile
+
+
+def test_request_cost_bench_prints_both_endpoints():
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("FLIPDECK_")}}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "request_cost.py"), "--requests", "20", "--json"],
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["database"] == "sqlite"
+    for name in ("GET /v1/me", "bare Falcon constant"):
+        assert result[name]["wall_us"] > 0 and result[name]["cpu_us"] > 0
