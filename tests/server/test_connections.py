@@ -106,3 +106,37 @@ def test_postgresql_always_runs_on_psycopg_3_even_where_psycopg2_is_importable(m
     finally:
         database.initialize(bound)  # open_database binds the proxy; put the test's back
     assert type(db._adapter) is peewee.Psycopg3Adapter
+
+
+def test_fetch_one_reads_the_values_peewee_reads(signed_in):
+    """The request path's own query runner (a kept cursor on SQLite, a statement prepared once
+    and run with one libpq call on PostgreSQL) gives the same Python values as peewee's cursor:
+    text, integers, booleans and NULL."""
+    from flipdeck.server.db import fetch_one
+    from flipdeck.server.models import Family, User
+
+    client, auth = signed_in
+    user_id = client.simulate_get("/v1/me", headers=auth).json["id"]
+    User.update(disabled=True).where(User.id == user_id).execute()  # a true boolean, too
+    query = Family.select(Family, User).join(User).where(Family.user == "?")
+    sql = query.sql()[0]
+    for _ in range(3):  # prepared on the first call, then reused
+        row = fetch_one(sql, (user_id,))
+        assert row == database.execute_sql(sql, (user_id,)).fetchone()
+    assert True in row and None in row and any(type(v) is int for v in row)
+    assert fetch_one(sql, ("no-such-user",)) is None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_fetch_one_prepares_again_after_its_statement_was_deallocated(signed_in, database_url):
+    """psycopg sends ``DEALLOCATE ALL`` after every rollback (and a pooler may too), dropping
+    the prepared statement: the next call prepares it again and answers."""
+    from flipdeck.server.db import fetch_one
+
+    assert fetch_one("SELECT %s::text", ("a",)) == ("a",)
+    database.execute_sql("DEALLOCATE ALL")
+    assert fetch_one("SELECT %s::text", ("b",)) == ("b",)
+    with pytest.raises(ZeroDivisionError), database.atomic():  # a rollback, through psycopg
+        database.execute_sql("SELECT 1")  # psycopg prepares statements of its own, too
+        raise ZeroDivisionError
+    assert fetch_one("SELECT %s::text", ("c",)) == ("c",)

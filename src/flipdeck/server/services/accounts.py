@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import peewee
 from flipdeck.core.ids import uuid7
 from flipdeck.server import logs, tokens
 from flipdeck.server.config import Config
-from flipdeck.server.db import database
+from flipdeck.server.db import database, fetch_one
 from flipdeck.server.errors import ApiError
 from flipdeck.server.models import Family, LoginState, RefreshToken, User
 from flipdeck.server.passwords import Hasher, check_policy
@@ -432,7 +431,7 @@ def _signed_in(family_id: str, user_id: str) -> Family | None:
             Family.select(Family, User).join(User).where((Family.id == "?") & (Family.user == "?"))
         )
         sql = _SIGNED_IN_SQL[type(db)] = query.sql()[0]
-    found = _fetch_one(sql, (family_id, user_id))
+    found = fetch_one(sql, (family_id, user_id))
     if found is None:
         return None
     split = len(Family._meta.sorted_fields)
@@ -440,32 +439,6 @@ def _signed_in(family_id: str, user_id: str) -> Family | None:
     family = _loaded(Family, found[:split])
     family.__rel__["user"] = user
     return family
-
-
-class _Cursor(threading.local):
-    """The driver cursor :func:`_fetch_one` keeps, and the connection it belongs to."""
-
-    connection = None
-    cursor = None
-
-
-_cursor = _Cursor()
-
-
-def _fetch_one(sql: str, params: tuple):
-    """One row, on a cursor kept for the thread's current connection.
-
-    ``database.execute_sql`` opens a new driver cursor for every statement; on PostgreSQL that
-    alone cost about 30 µs of CPU, a tenth of an authenticated request. Driver errors are still
-    translated to peewee's (which the app answers with 503) by peewee's own wrapper.
-    """
-    connection = database.connection()
-    if _cursor.connection is not connection:
-        _cursor.connection, _cursor.cursor = connection, connection.cursor()
-    with peewee.__exception_wrapper__:
-        cursor = _cursor.cursor
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 _READERS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, object], ...]]] = {}
