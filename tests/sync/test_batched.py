@@ -253,3 +253,44 @@ def test_a_key_stored_with_the_canonical_fingerprint_still_replays(server_app):
         ).execute()
     replayed = client.push_body(body, "k-old")
     assert (replayed.accepted, replayed.duplicates) == (0, 1)
+
+
+def test_new_cards_arrive_with_the_state_a_fold_gives_them(tmp_path):
+    """A page's new, unstudied cards are inserted with a new card's derived state (queue by
+    suspension, due at their note's creation) instead of being re-folded afterwards; a card
+    whose review came in an earlier page, or whose note comes in a later one, still gets its
+    state from the fold. Every card ends as a full rebuild leaves it, and as on the sender."""
+    clock = FakeClock()
+    col = new_collection(tmp_path / "a" / "c.db", clock)
+    basic = notetypes.find(col, "Basic")
+    with col.transaction():
+        deck = decks.ensure(col, "Default")
+        made = [notes.add(col, basic, deck.id, [f"front {i}", f"back {i}"]) for i in range(6)]
+    clock.advance(minutes=5)
+    (_, (plain,)), (_, (suspended,)), (_, (studied,)), (late_note, (orphan,)), *_ = made
+    with col.transaction():
+        cards.set_suspended(col, [suspended], True)
+        reviews.answer(col, studied, 3)
+    rows = col.conn.execute("SELECT id, entity, row_id, hlc, data FROM changes ORDER BY seq")
+    changes = [inbox.Incoming(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+    state_sql = f"SELECT id, queue, {reviews.STATE_COLUMNS} FROM cards ORDER BY id"
+    sender = col.conn.execute(state_sql).fetchall()
+    col.close()
+
+    def early(change) -> bool:  # the review before its card, a card before its note
+        return change.entity == "review" or change.row in (orphan, studied)
+
+    first = [c for c in changes if early(c) and c.row != late_note.id]
+    second = [c for c in changes if not early(c)]
+    b = new_collection(tmp_path / "b" / "c.db", clock)
+    with b.transaction():
+        inbox.apply(b, first)
+    assert b.conn.execute("SELECT due FROM cards WHERE id = ?", (orphan,)).fetchone() == (None,)
+    with b.transaction():
+        inbox.apply(b, second)
+    received = b.conn.execute(state_sql).fetchall()
+    reviews.rebuild(b)
+    assert received == b.conn.execute(state_sql).fetchall() == sender
+    queues = dict(b.conn.execute("SELECT id, queue FROM cards"))
+    assert (queues[plain], queues[suspended], queues[studied]) == (0, -1, 1)
+    b.close()

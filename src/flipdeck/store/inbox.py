@@ -5,7 +5,8 @@ review events merge by union on their id, graves keeping undone ones out; change
 version does not know are kept in ``foreign_changes``. Whatever the changes touch is then
 brought up to date, so that derived state is a function of the synced rows alone, whatever
 order they arrived in: cards are re-folded (also those whose note, deck or preset arrived
-after them), deleted cards get the blank state, note search text is rebuilt (for every note of
+after them; a new card no one has studied is inserted with the state its fold would give it),
+deleted cards get the blank state, note search text is rebuilt (for every note of
 a type whose fields were added, removed or reordered), caches are dropped. Rows whose merge
 changed no value (every device's genesis defaults) trigger none of this. The caller holds the
 transaction (the pull page and its cursor commit together).
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 from flipdeck.core import merge
 from flipdeck.core.errors import NotFound
+from flipdeck.core.scheduling import NEW
 from flipdeck.store import notes, notetypes, reviews
 from flipdeck.store.collection import merge_into
 from flipdeck.store.entities import ENTITIES, REVIEW
@@ -146,7 +148,9 @@ def apply(col, changes: Iterable[Incoming]) -> Applied:
     else:
         if decks_refold:
             reviews.refold_decks(col, sorted(decks_refold))
-        reviews.refold(col, result.cards)  # skips deleted cards
+        # skips deleted cards, and the new ones that were inserted with the state their fold
+        # would give them (a first sync brings thousands of cards no one has studied yet)
+        reviews.refold(col, result.cards - rows.blank_cards())
     return result
 
 
@@ -217,24 +221,57 @@ class _Rows:
                 columns["search"] = notes.search_text(notetype, fields)
 
     def write(self) -> None:
-        """Insert the new rows and update the changed ones, one ``executemany`` per shape."""
+        """Insert the new rows and update the changed ones, one ``executemany`` per shape.
+
+        New cards go in with the derived state of a card with no reviews (a new card's, due at
+        its note's creation, so notes are written first); :meth:`blank_cards` says which of
+        them that is final for."""
         groups: dict[tuple, list[tuple]] = {}
         for (entity, row_id), (_clock, _current, columns, _exists, new, _nt) in self.state.items():
             if not columns:
                 continue
             table = ENTITIES[entity].table
-            groups.setdefault((table, new, tuple(columns)), []).append(
-                (row_id, *columns.values()) if new else (*columns.values(), row_id)
-            )
-        for (table, new, names), params in groups.items():
+            if new and table == "cards":
+                blank = (reviews.queue_of(NEW, columns.get("suspended")), columns.get("note_id"))
+                params = (row_id, *columns.values(), *blank)
+            else:
+                params = (row_id, *columns.values()) if new else (*columns.values(), row_id)
+            groups.setdefault((table, new, tuple(columns)), []).append(params)
+        for (table, new, names), params in sorted(groups.items(), key=_notes_first):
             if new:
-                sql = (
-                    f"INSERT INTO {table}(id, {', '.join(names)})"
-                    f" VALUES ({', '.join('?' * (len(names) + 1))})"
-                )
+                marks = ", ".join("?" * (len(names) + 1))
+                if table == "cards":
+                    names = (*names, "queue", "due")
+                    marks += ", ?, (SELECT created FROM notes WHERE id = ?)"
+                sql = f"INSERT INTO {table}(id, {', '.join(names)}) VALUES ({marks})"
             else:
                 sql = f"UPDATE {table} SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?"
             self.col.conn.executemany(sql, params)
+
+    def blank_cards(self) -> set[str]:
+        """The cards this page created, alive and with no review event (stored before or in
+        this page, so call it after the reviews are written): the state :meth:`write` gave
+        them is their fold, whatever their deck's preset."""
+        created = [
+            row_id
+            for (entity, row_id), (_, _, columns, _, new, _) in self.state.items()
+            if new and entity == "card" and columns and not columns.get("deleted")
+        ]
+        studied: set[str] = set()
+        for chunk in _chunks(created):
+            studied.update(
+                r[0]
+                for r in self.col.conn.execute(
+                    f"SELECT DISTINCT card_id FROM reviews WHERE card_id IN"
+                    f" ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return set(created) - studied
+
+
+def _notes_first(group) -> bool:
+    return group[0][0] != "notes"
 
 
 class _Reviews:
