@@ -4,9 +4,12 @@ and every action one transaction."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flipdeck import __version__
 from flipdeck.core.errors import CollectionUnavailable
@@ -140,3 +143,13 @@ def test_deferred_checkpoints_leave_the_wal_to_a_background_checkpoint(tmp_path)
     assert path.stat().st_size > before + 1500 * 2000
     assert col.conn.execute("SELECT count(*) FROM notes").fetchone()[0] >= 1500
     col.close()
+
+
+@given(st.dictionaries(st.text(), st.text(alphabet="0123456789abcdef", max_size=32)))
+def test_a_clock_is_stored_as_compact_json_would_write_it(clock):
+    """The clock column is joined by hand for speed: the text must be the JSON one, for any
+    key a remote device may send (quotes, backslashes, control and non-ASCII characters)."""
+    from flipdeck.store.collection import _encode_clock
+
+    assert _encode_clock(clock) == json.dumps(clock, separators=(",", ":"))
+    assert json.loads(_encode_clock(clock)) == clock

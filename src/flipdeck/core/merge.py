@@ -19,6 +19,8 @@ def winning_fields(
     local_clock: Mapping[str, str], values: Mapping[str, object], stamp: str
 ) -> dict[str, object]:
     """The fields of a change stamped ``stamp`` that beat the local row's stamps."""
+    if not local_clock and stamp:  # a row never written: every field wins (a first sync's
+        return dict(values)  # thousands of rows take this way)
     return {key: value for key, value in values.items() if local_clock.get(key, "") < stamp}
 
 

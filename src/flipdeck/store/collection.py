@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,10 +95,15 @@ def merge_into(
     return won, columns
 
 
-# json.dumps(value, ensure_ascii=False) and json.dumps(value, separators=(",", ":")), without
-# building an encoder for every call (json.dumps does, given any option)
+# json.dumps(value, ensure_ascii=False), without building an encoder for every call (json.dumps
+# does, given any option)
 _encode_map = json.JSONEncoder(ensure_ascii=False).encode
-_encode_clock = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encode_clock(clock: dict[str, str]) -> str:
+    """A row's clock as its column holds it: what ``json.dumps(clock, separators=(",", ":"))``
+    writes, joined from the C string encoder, which takes half the time on a row's stamps."""
+    return "{" + ",".join([f"{_quote(key)}:{_quote(stamp)}" for key, stamp in clock.items()]) + "}"
 
 
 def checkpoint(path: Path) -> None:
