@@ -216,11 +216,6 @@ class BulkWriter:
         self._stamp = ""
         self._card_clock = ""
         self._clocks: dict[str, str] = {}
-        # a page cache big enough for the indexes being filled (the default 2 MB makes every
-        # random guid or card-id insert a page miss once the tables outgrow it); put back on
-        # close
-        self._cache_size = col.conn.execute("PRAGMA cache_size").fetchone()[0]
-        col.conn.execute(f"PRAGMA cache_size = {-64 * 1024}")
 
     def _new_stamp(self) -> str:
         """One stamp for the rows a batch creates: they are written together, as one edit
@@ -410,7 +405,6 @@ class BulkWriter:
     def close(self) -> None:
         """Flush, then give updated notes any cards their new content implies."""
         self.flush()
-        self.col.conn.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
         for note_id, deck_id in self._regenerate:
             note = notes_store.load(self.col, note_id)
             self.cards_added += len(notes_store.generate_cards(self.col, note, deck_id))

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from flipdeck.core.scheduling import Scheduler
 
 BUSY_TIMEOUT_MS = 3000
+CACHE_KIB = 64 * 1024
+"""SQLite's page cache, at most (it grows as pages are read): with the default 2 MB, once a
+collection outgrows it every random card-id or guid lookup of an import, a sync page or a
+re-fold misses the cache (updating 5,000 cards' states took a third longer)."""
 
 
 def _wall_ms() -> int:
@@ -159,6 +163,7 @@ class Collection:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = OFF")
+            conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
             if version < schema.LATEST:
                 schema.migrate(conn)
                 cls._stamp_meta(conn)
