@@ -545,3 +545,56 @@ def test_the_counted_bytes_are_the_bytes_on_the_wire(live, tmp_path):
         assert report.requests == 1 and (report.pushed, report.pulled) == (0, 0)
         assert up + down < 1024, (up, down)
         print(f"idle sync on the wire: {up} B up + {down} B down = {up + down} B")
+
+
+def test_a_large_pull_comes_compressed_and_counts_the_bytes_sent(server_app):
+    """A pull page over ``COMPRESS_FROM`` bytes is gzip-compressed for a client that accepts it
+    (httpx does), decodes to the very page, and the sync counts the bytes on the wire; a small
+    page, or a client asking for ``identity``, gets the body as it is."""
+    from flipdeck.server.resources.common import COMPRESS_FROM
+
+    recorder = Recorder(httpx.WSGITransport(app=server_app))
+    encodings = []
+    recorder.hook = lambda request, response: encodings.append(
+        (request.url.path, response.headers.get("content-encoding"))
+    )
+    client = signed_in(recorder)
+    assert pull(client).changes == [] and encodings[-1] == ("/v1/sync/pull", None)
+    changes = [
+        messages.Change(f"c-{i}", "note", f"row-{i}", f"{i + 1:032x}", {"tags": "x" * 40})
+        for i in range(200)
+    ]
+    client.push(messages.PushRequest("device-2", changes), "push-compression-test")
+    before = client.bytes_received
+    page = pull(client)
+    assert encodings[-1] == ("/v1/sync/pull", "gzip")
+    assert [c.change for c in page.changes] == changes[:100]
+    plain = httpx.Client(transport=httpx.WSGITransport(app=server_app), base_url=BASE).get(
+        "/v1/sync/pull",
+        params={"after": 0, "device": "device-1", "limit": 100},
+        headers={"Authorization": f"Bearer {client.account.access}", "Accept-Encoding": "identity"},
+    )
+    assert "content-encoding" not in plain.headers
+    assert len(plain.content) > COMPRESS_FROM
+    assert messages.decode_pull_response(plain.content) == page
+    assert client.bytes_received - before < len(plain.content) / 2
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip, deflate", True),
+        ("br;q=1.0, GZIP;q=0.5", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("gzip;q=nonsense", False),
+        ("identity", False),
+        ("deflate, br", False),
+        ("", False),
+    ],
+)
+def test_accept_encoding_is_read_as_rfc_9110_says(header, accepted):
+    from flipdeck.server.resources.common import _accepts_gzip
+
+    assert _accepts_gzip(header) is accepted

@@ -322,6 +322,8 @@ def _request_size(request: httpx.Request) -> int:
 
 
 def _response_size(response: httpx.Response) -> int:
+    """The bytes that came over the wire: the head, and the body as sent (compressed)."""
     head = f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in response.headers.items()) + "\r\n"
-    return len(head.encode()) + len(response.content)
+    response.read()
+    return len(head.encode()) + response.num_bytes_downloaded

@@ -9,6 +9,7 @@ import falcon
 from flipdeck.protocol import PROTOCOL_VERSION, messages
 from flipdeck.server import idempotency
 from flipdeck.server.errors import ApiError
+from flipdeck.server.resources.common import respond_compressed
 from flipdeck.server.services import sync
 
 _DEVICE = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
@@ -82,8 +83,7 @@ class SyncPull:
                 "validation_failed",
                 errors=[{"pointer": "#/query/device", "detail": "must be a device id"}],
             )
-        resp.content_type = falcon.MEDIA_JSON
-        resp.data = sync.pull(req.context.user.id, after, device, limit)
+        respond_compressed(req, resp, sync.pull(req.context.user.id, after, device, limit))
 
 
 def _integer(req, name: str, default: int, low: int, high: int) -> int:
