@@ -9,6 +9,7 @@ runs can never be seen.
 
 from __future__ import annotations
 
+import gzip
 import io
 import ipaddress
 import json
@@ -209,6 +210,58 @@ def test_nul_characters_are_refused_where_they_would_be_stored(client):
 def test_only_json_bodies_are_accepted(client, content_type, body):
     """A11 / rule 22: anything but UTF-8 JSON is 415, forms included."""
     assert_problem(post_raw(client, body, content_type), 415, "unsupported_media_type")
+
+
+def gzip_post(client, body: bytes, encoding: str = "gzip"):
+    headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+    return client.simulate_post("/v1/auth/login", body=body, headers=headers)
+
+
+def test_a_gzip_body_is_read_as_its_json(client):
+    """A sync push goes compressed; any JSON body may (``x-gzip`` is gzip's old name)."""
+    register(client, "alice")
+    body = json.dumps({"username": "alice", "password": STRONG_PASSWORD}).encode()
+    assert gzip_post(client, gzip.compress(body)).status_code == 200
+    assert gzip_post(client, gzip.compress(body), "x-gzip").status_code == 200
+
+
+def test_a_gzip_bomb_is_refused_once_the_limit_is_decompressed(client, monkeypatch):
+    """A9 through compression: 64 MiB of JSON in a 64 KB body is 413, and inflating it stops
+    one byte past the limit (the whole expansion is never made)."""
+    import zlib
+
+    asked = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def decompress(self, data, max_length=0):
+            asked.append(max_length)
+            return self.inner.decompress(data, max_length)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(zlib, "decompressobj", lambda *a, **k: Counting(real(*a, **k)))
+    bomb = gzip.compress(b'{"username": "' + b"0" * (64 * LIMIT) + b'"}')
+    assert len(bomb) < LIMIT // 10
+    assert_problem(gzip_post(client, bomb), 413, "payload_too_large")
+    assert asked == [LIMIT + 1]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not gzip at all", gzip.compress(b'{"username": "alice"}')[:-6], gzip.compress(b"{}") * 2],
+    ids=["garbage", "cut-short", "two-streams"],
+)
+def test_a_broken_gzip_body_is_400(client, body):
+    assert_problem(gzip_post(client, body), 400, "malformed_json")
+
+
+def test_a_content_coding_the_server_does_not_read_is_415(client):
+    assert_problem(gzip_post(client, b"\x00", "br"), 415, "unsupported_media_type")
 
 
 def test_json_with_a_utf8_charset_is_accepted(client):

@@ -598,3 +598,28 @@ def test_accept_encoding_is_read_as_rfc_9110_says(header, accepted):
     from flipdeck.server.resources.common import _accepts_gzip
 
     assert _accepts_gzip(header) is accepted
+
+
+def test_pushes_go_compressed_once_the_server_says_it_takes_gzip(server_app):
+    """RFC 7694: a push's answer says ``Accept-Encoding: gzip``; from then on a batch of 4 KB
+    or more goes compressed, and the server stores exactly what was sent."""
+    recorder = Recorder(httpx.WSGITransport(app=server_app))
+    sent = []
+    recorder.hook = lambda request, response: sent.append(
+        (request.url.path, request.headers.get("content-encoding"), response.status_code)
+    )
+    client = signed_in(recorder)
+    batches = [
+        [
+            messages.Change(f"c-{b}-{i}", "note", f"r-{b}-{i}", f"{b * 100 + i + 1:032x}", {})
+            for i in range(100)
+        ]
+        for b in range(2)
+    ]
+    for number, batch in enumerate(batches):
+        result = client.push(messages.PushRequest("device-2", batch), f"push-gzip-{number}")
+        assert result.accepted == 100
+    pushes = [(encoding, status) for path, encoding, status in sent if path == "/v1/sync/push"]
+    assert pushes == [(None, 200), ("gzip", 200)]
+    page = client.pull(0, "device-1", 500)
+    assert [c.change for c in page.changes] == batches[0] + batches[1]

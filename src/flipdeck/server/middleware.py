@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+import zlib
 
 from flipdeck.core.ids import uuid7
 from flipdeck.server import logs
@@ -108,6 +109,10 @@ class JsonBody:
             return None
         if not _JSON.match(req.content_type or ""):
             raise ApiError("unsupported_media_type", "Send the body as application/json (UTF-8).")
+        if (req.get_header("Content-Encoding") or "identity").strip().lower() not in _CODINGS:
+            raise ApiError(
+                "unsupported_media_type", "Send the body uncompressed or gzip-compressed."
+            )
         return limit, length, chunked
 
     @property
@@ -127,6 +132,8 @@ class JsonBody:
         raw = req.bounded_stream.read(limit + 1) if length else _read_at_most(req.stream, limit + 1)
         if len(raw) > limit:
             raise ApiError("payload_too_large", f"The body may be at most {limit} bytes.")
+        if (req.get_header("Content-Encoding") or "").strip().lower() in _GZIP:
+            raw = _gunzip(raw, limit)
         req.context.json = parse_json(raw)
         req.context.has_body = True  # tells a JSON ``null`` body from no body at all
 
@@ -140,6 +147,28 @@ class _BodyHeaders:
     def process_resource(self, req, resp, resource, params) -> None:
         if resource is not None:
             self._body._declared(req, resource)
+
+
+_GZIP = ("gzip", "x-gzip")
+_CODINGS = ("identity", *_GZIP)
+"""Content codings a request body may come in (RFC 9110 §8.4); a sync push sends gzip."""
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """A gzip body decompressed, never to more than ``limit`` bytes (so a small body that
+    would expand enormously is refused after ``limit`` bytes of work, not after all of it)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise ApiError("malformed_json", "The body is not valid gzip.") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise ApiError(
+            "payload_too_large", f"The body may be at most {limit} bytes once decompressed."
+        )
+    if not inflater.eof or inflater.unused_data:
+        raise ApiError("malformed_json", "The body is not one complete gzip stream.")
+    return data
 
 
 def _read_at_most(stream, size: int) -> bytes:

@@ -63,6 +63,7 @@ class SyncPush:
         )
         resp.status = outcome.status
         resp.content_type = falcon.MEDIA_JSON
+        resp.set_header("Accept-Encoding", "gzip")  # RFC 7694: pushes may come compressed
         resp.text = outcome.body
         if outcome.replayed:
             resp.set_header("Idempotent-Replayed", "true")
