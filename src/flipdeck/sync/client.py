@@ -258,23 +258,34 @@ class ServerClient:
     # -- sync -------------------------------------------------------------------------------
 
     def push(self, request: messages.PushRequest, key: str) -> messages.PushResponse:
-        return self.push_body(messages.encode_push(request), key)
+        body, encoding = self.push_payload(messages.encode_push(request))
+        return self.push_body(body, key, encoding)
 
-    def push_body(self, body: bytes, key: str) -> messages.PushResponse:
-        """Push an encoded :class:`~flipdeck.protocol.messages.PushRequest` (the engine splices
-        its outbox's stored JSON with :func:`~flipdeck.protocol.messages.encode_push_json`).
-        A retry must send the same changes under the same key: the server fingerprints them.
+    def push_payload(self, body: bytes) -> tuple[bytes, str | None]:
+        """A push body as it should travel, and its content coding.
 
-        Once a push's answer says the server takes gzip (``Accept-Encoding``, RFC 7694), the
-        following batches of 4 KB or more go compressed (a batch of 2,000 changes: about a
-        fifth of the bytes); a server that never says so always gets them as they are."""
-        headers = {"Idempotency-Key": key}
+        Once a push's answer has said the server takes gzip (``Accept-Encoding``, RFC 7694),
+        bodies of 4 KB or more go compressed (a batch of 2,000 changes: about a third of the
+        bytes); a server that never says so gets them as they are. The engine calls this while
+        the previous batch is in flight, so compressing costs no time of its own.
+        """
         if self._server_takes_gzip and len(body) >= COMPRESS_FROM:
-            body = gzip.compress(body, compresslevel=1, mtime=0)
-            headers["Content-Encoding"] = "gzip"
+            return gzip.compress(body, compresslevel=1, mtime=0), "gzip"
+        return body, None
+
+    def push_body(
+        self, body: bytes, key: str, encoding: str | None = None
+    ) -> messages.PushResponse:
+        """Push an encoded :class:`~flipdeck.protocol.messages.PushRequest` (the engine splices
+        its outbox's stored JSON with :func:`~flipdeck.protocol.messages.encode_push_json`),
+        compressed as ``encoding`` says (see :meth:`push_payload`). A retry must send the same
+        changes under the same key: the server fingerprints them."""
+        headers = {"Idempotency-Key": key}
+        if encoding is not None:
+            headers["Content-Encoding"] = encoding
         response = self._send("POST", "/v1/sync/push", body=body, headers=headers)
         if "gzip" in response.headers.get("Accept-Encoding", "").lower():
-            self._server_takes_gzip = True  # RFC 7694: the next batches go compressed
+            self._server_takes_gzip = True
         result = _decode(messages.decode_push_response, response)
         if response.headers.get("Idempotent-Replayed") == "true":
             # the server stored this very batch before (its answer was lost, or the sync was

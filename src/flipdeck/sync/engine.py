@@ -123,11 +123,11 @@ class SyncEngine:
         batch = self._batch(after=0)
         with _Worker() as worker:
             while batch is not None:
-                rows, body, key = batch
+                rows, (body, encoding), key = batch
                 if len(rows) < self.push_batch:  # the last one: nothing to prepare meanwhile
-                    result, batch = self.client.push_body(body, key), None
+                    result, batch = self.client.push_body(body, key, encoding), None
                 else:
-                    sending = worker.submit(self.client.push_body, body, key)
+                    sending = worker.submit(self.client.push_body, body, key, encoding)
                     batch = self._batch(after=rows[-1][0])
                     result = sending.result()
                 with col.transaction():
@@ -140,9 +140,10 @@ class SyncEngine:
                 done += len(rows)
                 self.progress("push", done, total)
 
-    def _batch(self, after: int) -> tuple[list, bytes, str] | None:
-        """The next batch of the outbox after position ``after``: its rows, the push body and
-        its ``Idempotency-Key`` (derived from the batch, so a retry is the same request)."""
+    def _batch(self, after: int) -> tuple[list, tuple[bytes, str | None], str] | None:
+        """The next batch of the outbox after position ``after``: its rows, the push body as
+        it travels with its content coding, and its ``Idempotency-Key`` (derived from the
+        batch, so a retry is the same request)."""
         col = self.col
         rows = col.conn.execute(
             "SELECT seq, id, entity, row_id, hlc, data FROM changes WHERE pushed = 0"
@@ -159,7 +160,8 @@ class SyncEngine:
         )
         # the outbox's stored JSON goes out as it is: the same rows make the same bytes on
         # every retry
-        return rows, messages.encode_push_json(col.device_id, (r[1:] for r in rows)), key
+        body = messages.encode_push_json(col.device_id, (r[1:] for r in rows))
+        return rows, self.client.push_payload(body), key
 
     def _pull(self, report: SyncReport) -> None:
         """Pull pages until the log is exhausted, each merged and its cursor saved in one
