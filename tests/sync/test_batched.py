@@ -30,14 +30,26 @@ from tests.sync.dump import dump
 RAW_TABLES = ("notes", "cards", "reviews", "review_graves", "decks", "presets", "foreign_changes")
 
 
-def _history(tmp_path):
-    """A device that did a bit of everything; returns its outbox as incoming changes."""
+def _device(tmp_path, count: int):
+    """``(clock, col, deck, made)``: a new device with ``count`` Basic notes in Default."""
     clock = FakeClock()
     col = new_collection(tmp_path / "a" / "c.db", clock)
     basic = notetypes.find(col, "Basic")
     with col.transaction():
         deck = decks.ensure(col, "Default")
-        made = [notes.add(col, basic, deck.id, [f"front {i}", f"back {i}"]) for i in range(4)]
+        made = [notes.add(col, basic, deck.id, [f"front {i}", f"back {i}"]) for i in range(count)]
+    return clock, col, deck, made
+
+
+def _outbox(col) -> list[inbox.Incoming]:
+    """A device's outbox as another device receives it."""
+    rows = col.conn.execute("SELECT id, entity, row_id, hlc, data FROM changes ORDER BY seq")
+    return [inbox.Incoming(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+
+def _history(tmp_path):
+    """A device that did a bit of everything; returns its outbox as incoming changes."""
+    clock, col, deck, made = _device(tmp_path, 4)
     (n0, (c0,)), (n1, (c1,)), (n2, _), (_n3, (c3,)) = made
     for rating in (3, 1, 3):
         clock.advance(minutes=10)
@@ -66,8 +78,7 @@ def _history(tmp_path):
         other = decks.create(col, "Other")
         decks.set_preset(col, other, slow.id)
         cards.move(col, [c0], other.id)
-    rows = col.conn.execute("SELECT id, entity, row_id, hlc, data FROM changes ORDER BY seq")
-    changes = [inbox.Incoming(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+    changes = _outbox(col)
     col.close()
     unknown = inbox.Incoming("c-future", "lesson_progress", "l-1", "0" * 15 + "1" + "f" * 16, {})
     return [*changes, unknown]
@@ -260,19 +271,13 @@ def test_new_cards_arrive_with_the_state_a_fold_gives_them(tmp_path):
     suspension, due at their note's creation) instead of being re-folded afterwards; a card
     whose review came in an earlier page, or whose note comes in a later one, still gets its
     state from the fold. Every card ends as a full rebuild leaves it, and as on the sender."""
-    clock = FakeClock()
-    col = new_collection(tmp_path / "a" / "c.db", clock)
-    basic = notetypes.find(col, "Basic")
-    with col.transaction():
-        deck = decks.ensure(col, "Default")
-        made = [notes.add(col, basic, deck.id, [f"front {i}", f"back {i}"]) for i in range(6)]
+    clock, col, _deck, made = _device(tmp_path, 6)
     clock.advance(minutes=5)
     (_, (plain,)), (_, (suspended,)), (_, (studied,)), (late_note, (orphan,)), *_ = made
     with col.transaction():
         cards.set_suspended(col, [suspended], True)
         reviews.answer(col, studied, 3)
-    rows = col.conn.execute("SELECT id, entity, row_id, hlc, data FROM changes ORDER BY seq")
-    changes = [inbox.Incoming(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+    changes = _outbox(col)
     state_sql = f"SELECT id, queue, {reviews.STATE_COLUMNS} FROM cards ORDER BY id"
     sender = col.conn.execute(state_sql).fetchall()
     col.close()
