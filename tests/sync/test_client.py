@@ -551,8 +551,6 @@ def test_a_large_pull_comes_compressed_and_counts_the_bytes_sent(server_app):
     """A pull page over ``COMPRESS_FROM`` bytes is gzip-compressed for a client that accepts it
     (httpx does), decodes to the very page, and the sync counts the bytes on the wire; a small
     page, or a client asking for ``identity``, gets the body as it is."""
-    from flipdeck.server.resources.common import COMPRESS_FROM
-
     recorder = Recorder(httpx.WSGITransport(app=server_app))
     encodings = []
     recorder.hook = lambda request, response: encodings.append(
@@ -575,7 +573,7 @@ def test_a_large_pull_comes_compressed_and_counts_the_bytes_sent(server_app):
         headers={"Authorization": f"Bearer {client.account.access}", "Accept-Encoding": "identity"},
     )
     assert "content-encoding" not in plain.headers
-    assert len(plain.content) > COMPRESS_FROM
+    assert len(plain.content) > messages.COMPRESS_FROM
     assert messages.decode_pull_response(plain.content) == page
     assert client.bytes_received - before < len(plain.content) / 2
 

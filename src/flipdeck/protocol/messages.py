@@ -19,6 +19,10 @@ from typing import Any, NamedTuple
 from flipdeck.protocol import PROTOCOL_VERSION
 
 MAX_CHANGES_PER_PUSH = 2000
+COMPRESS_FROM = 4096
+"""Sync bodies of at least this many bytes travel gzip-compressed where the other end takes it
+(pull pages, push batches); smaller ones, an idle sync's among them, go as they are: for them
+gzip's header and CPU cost more than they save."""
 MAX_PULL_LIMIT = 5000
 _STAMP = re.compile(r"^[0-9a-f]{32}$")
 _ID = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")

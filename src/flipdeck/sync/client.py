@@ -19,7 +19,6 @@ from flipdeck.sync.credentials import Account
 from flipdeck.sync.errors import AuthRequired, ProtocolMismatch, Rejected, ServerUnavailable
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-COMPRESS_FROM = 4096  # bytes: a smaller push goes as it is
 
 
 _AUTH_MESSAGES = {
@@ -269,7 +268,7 @@ class ServerClient:
         bytes); a server that never says so gets them as they are. The engine calls this while
         the previous batch is in flight, so compressing costs no time of its own.
         """
-        if self._server_takes_gzip and len(body) >= COMPRESS_FROM:
+        if self._server_takes_gzip and len(body) >= messages.COMPRESS_FROM:
             return gzip.compress(body, compresslevel=1, mtime=0), "gzip"
         return body, None
 
